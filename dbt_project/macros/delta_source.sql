@@ -1,0 +1,74 @@
+{#
+  Read one department table, in place, at the version this run pinned.
+
+  The pin comes from --vars trust_sources (trust_assets/lib/dbt_args.py::dbt_vars): {"dept/table": {"uri",
+  "version", "files", "columns"}}. On DuckDB the pin's parquet files are read directly (the delta extension cannot
+  be installed here; trust_assets/lib/delta_io.py refuses tables where that shortcut would be wrong). On Spark the
+  Delta table is read by path with time travel, which is the same pinned snapshot.
+#}
+
+{% macro delta_source(dept, table) -%}
+  {{ return(adapter.dispatch('delta_source', 'labour_market_trust')(dept, table)) }}
+{%- endmacro %}
+
+
+{% macro trust_source_pin(dept, table) -%}
+  {#- The pin for dept/table; at parse time (no vars, no data) a placeholder so `dbt parse` always succeeds. -#}
+  {%- set key = dept ~ '/' ~ table -%}
+  {%- set pins = var('trust_sources', none) -%}
+  {%- if not execute -%}
+    {{ return({'uri': 'unpinned', 'version': 0, 'files': [], 'columns': {}}) }}
+  {%- endif -%}
+  {%- if pins is none -%}
+    {{ exceptions.raise_compiler_error(
+        "var trust_sources is not set: pass --vars from trust_assets/lib/dbt_args.py (dbt_vars) to pin the "
+        ~ "department sources this run reads") }}
+  {%- endif -%}
+  {%- if key not in pins -%}
+    {{ exceptions.raise_compiler_error(
+        "var trust_sources has no pin for " ~ key ~ "; pinned: " ~ (pins.keys() | list | sort | join(', '))) }}
+  {%- endif -%}
+  {%- set pin = pins[key] -%}
+  {%- for required in ['uri', 'version', 'files', 'columns'] -%}
+    {%- if required not in pin -%}
+      {{ exceptions.raise_compiler_error("pin for " ~ key ~ " lacks '" ~ required ~ "'") }}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(pin) }}
+{%- endmacro %}
+
+
+{% macro duckdb__delta_source(dept, table) -%}
+  {%- set pin = trust_source_pin(dept, table) -%}
+  {%- if not execute -%}
+    (select 1 as unpinned)
+  {%- elif pin.files | length > 0 -%}
+    {#- union_by_name: parquet files of one version may order columns differently (binding is by position otherwise). -#}
+    read_parquet([
+      {%- for path in pin.files %}
+      '{{ path | replace("'", "''") }}'{{ "," if not loop.last }}
+      {%- endfor %}
+    ], union_by_name = true)
+  {%- else -%}
+    {%- if pin.columns | length == 0 -%}
+      {{ exceptions.raise_compiler_error("pin for " ~ dept ~ "/" ~ table ~ " has no files and no columns") }}
+    {%- endif -%}
+    {#- A table version with no files (e.g. a department that has not shared any rows yet): typed and empty. -#}
+    (select
+      {%- for name, data_type in pin.columns.items() %}
+      cast(null as {{ data_type }}) as {{ adapter.quote(name) }}{{ "," if not loop.last }}
+      {%- endfor %}
+    where 1 = 0)
+  {%- endif -%}
+{%- endmacro %}
+
+
+{% macro default__delta_source(dept, table) -%}
+  {%- set pin = trust_source_pin(dept, table) -%}
+  delta.`{{ pin.uri }}` version as of {{ pin.version }}
+{%- endmacro %}
+
+
+{% macro spark__delta_source(dept, table) -%}
+  {{ default__delta_source(dept, table) }}
+{%- endmacro %}

@@ -1,0 +1,92 @@
+{#
+  The months a run builds, from --vars trust_month_start / trust_month_end ('YYYY-MM-01', inclusive).
+
+  Month arithmetic on the run's bounds happens here, at compile time, so the SQL carries plain date literals:
+  DuckDB prunes parquet row groups on `column >= literal and column < literal`, but not on date_trunc(column).
+#}
+
+{% macro trust_month_var(name) -%}
+  {%- set value = var(name, none) -%}
+  {%- if not execute -%}
+    {{ return('2000-01-01') }}
+  {%- endif -%}
+  {%- if value is none -%}
+    {{ exceptions.raise_compiler_error(
+        "var " ~ name ~ " is not set: pass --vars from trust_assets/lib/dbt_args.py (dbt_vars)") }}
+  {%- endif -%}
+  {%- set text = value | string -%}
+  {%- if text | length != 10 or text[4] != '-' or text[7:] != '-01' or not text[:4].isdigit()
+        or not text[5:7].isdigit() or (text[5:7] | int) < 1 or (text[5:7] | int) > 12 -%}
+    {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a month start 'YYYY-MM-01', got " ~ text) }}
+  {%- endif -%}
+  {{ return(text) }}
+{%- endmacro %}
+
+
+{% macro trust_add_months(month_text, offset) -%}
+  {#- 'YYYY-MM-01' plus offset months, as text. -#}
+  {%- set index = (month_text[:4] | int) * 12 + (month_text[5:7] | int) - 1 + offset -%}
+  {{ return('%04d-%02d-01' % ((index // 12), (index % 12) + 1)) }}
+{%- endmacro %}
+
+
+{% macro trust_build_months(offset=0) -%}
+  {#- Every month the run builds (shifted by offset), as 'YYYY-MM-01' texts. -#}
+  {%- set start = trust_month_var('trust_month_start') -%}
+  {%- set end = trust_month_var('trust_month_end') -%}
+  {%- if end < start -%}
+    {{ exceptions.raise_compiler_error("trust_month_end " ~ end ~ " is before trust_month_start " ~ start) }}
+  {%- endif -%}
+  {%- set months = [] -%}
+  {%- set current = namespace(month=start) -%}
+  {%- for _ in range(1200) if current.month <= end -%}
+    {%- do months.append(trust_add_months(current.month, offset)) -%}
+    {%- set current.month = trust_add_months(current.month, 1) -%}
+  {%- endfor -%}
+  {{ return(months) }}
+{%- endmacro %}
+
+
+{% macro trust_date(text) -%}
+  {{ dbt.cast("'" ~ text ~ "'", api.Column.translate_type('date')) }}
+{%- endmacro %}
+
+
+{% macro trust_in_build_months(column, offset=0) -%}
+  {#- `column` (a raw date column, so the scan can prune) falls in a built month shifted by offset. -#}
+  {%- set months = trust_build_months(offset) -%}
+  ({{ column }} >= {{ trust_date(months[0]) }} and {{ column }} < {{ trust_date(trust_add_months(months[-1], 1)) }})
+{%- endmacro %}
+
+
+{% macro trust_months_spine() -%}
+  {#- One row per built month, column `month`: the spine the zero-filled products cross join with. -#}
+  {%- for month in trust_build_months() %}
+  select {{ trust_date(month) }} as month{{ " union all" if not loop.last }}
+  {%- endfor %}
+{%- endmacro %}
+
+
+{% macro trust_month_of(expression) -%}
+  {#- The month (a date, first of month) a date falls in. -#}
+  {{ dbt.cast(dbt.date_trunc('month', expression), api.Column.translate_type('date')) }}
+{%- endmacro %}
+
+
+{% macro trust_months_after(expression, months) -%}
+  {{ dbt.cast(dbt.dateadd('month', months, expression), api.Column.translate_type('date')) }}
+{%- endmacro %}
+
+
+{% macro trust_delete_built_months(column) -%}
+  {#-
+    Pre-hook for the incremental products: delete+insert only replaces months present in the new rows, so a built
+    month that now has no rows (an outcome cohort that vanished after a correction) would keep stale rows. Deleting
+    every built month first makes a rebuild exact.
+  -#}
+  {%- if execute and is_incremental() -%}
+    delete from {{ this }} where {{ trust_in_build_months(column) }}
+  {%- else -%}
+    select 1
+  {%- endif -%}
+{%- endmacro %}

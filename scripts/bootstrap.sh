@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Create or reuse .venv at the repository root from pinned dependencies, then prepare dbt's manifest.
+# Idempotent and quick when nothing changed: a stamp records the hash of what was installed.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+python="${PYTHON:-python3}"
+export GX_ANALYTICS_ENABLED=false DAGSTER_DISABLE_TELEMETRY=1 DO_NOT_TRACK=1
+
+if [ ! -x .venv/bin/python ]; then
+  echo "[setup] creating .venv with $($python --version 2>&1)"
+  "$python" -m venv .venv
+fi
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
+if [ "$(cat .venv/.setup-stamp 2>/dev/null || true)" != "$want" ]; then
+  echo "[setup] installing pinned dependencies into .venv (constraints.txt)"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+  echo "$want" > .venv/.setup-stamp
+fi
+# dbt's manifest is prepared here, never committed and never parsed at import time.
+if [ ! -f dbt_project/target/manifest.json ] || [ -n "$(find dbt_project -newer dbt_project/target/manifest.json \
+     \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -not -path '*/target/*' -print -quit)" ]; then
+  echo "[setup] preparing dbt manifest (dbt parse)"
+  .venv/bin/python -m trust_assets.lib.dbt_prepare
+fi

@@ -1,0 +1,1 @@
+"""Labour Market Data Trust: Dagster code location, libraries and the `trust` command."""

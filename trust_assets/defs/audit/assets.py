@@ -1,0 +1,78 @@
+"""Release candidates: the marts after disclosure control, audited before anything is published.
+
+Write–audit–publish: a Dagster blocking check does not stop the asset it checks from being written, so the
+candidate and the published table are different assets. This step writes the candidates (kept for inspection
+under trust/candidates/), then runs each product's Great Expectations suite and the independent disclosure
+compliance check as blocking checks; the publish step runs only if all of them pass.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from trust_assets.defs.partitions import monthly_partitions, months_in_window
+from trust_assets.defs.resources import SourcePins, TrustStorage
+from trust_assets.lib.products import PRODUCTS, Product
+
+
+def candidate_key(product: Product) -> dg.AssetKey:
+    return dg.AssetKey(["candidates", product.name])
+
+
+def mart_key(product: Product) -> dg.AssetKey:
+    return dg.AssetKey(["warehouse", product.name])
+
+
+def _check_specs() -> list[dg.AssetCheckSpec]:
+    specs = []
+    for product in PRODUCTS:
+        specs.append(dg.AssetCheckSpec("expectations", asset=candidate_key(product), blocking=True,
+                                       description=f"Great Expectations suite expectations/{product.name}.json: "
+                                       "completeness, grain, ranges, month-on-month plausibility, disclosure form."))
+        specs.append(dg.AssetCheckSpec("disclosure_compliance", asset=candidate_key(product), blocking=True,
+                                       description="Independent re-check of every published cell against the "
+                                       "disclosure policy (thresholds, rounding, pay rules, rates, secondary)."))
+    return specs
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(candidate_key(p), deps=[mart_key(p)], group_name="audit", kinds={"delta", "python"},
+                     owners=["team:labour-market-trust"],
+                     description=f"Release candidate of {p.title.lower()}: disclosure-controlled, awaiting audit. "
+                     "Never read by analysts.")
+        for p in PRODUCTS
+    ],
+    check_specs=_check_specs(),
+    partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb_warehouse",
+    name="release_candidates",
+)
+def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, source_pins: SourcePins):
+    """Protect the whole release at once (linked margins tie products together), write candidates, audit them."""
+    from trust_assets.lib.audit import audit_release, build_release
+
+    paths = trust.paths()
+    months = months_in_window(context.partition_time_window)
+    release = build_release(paths, months, context.run.run_id)
+    audit = audit_release(paths, release, months, context.run.run_id)
+    for product in PRODUCTS:
+        name = product.name
+        for check in audit.checks[name]:
+            yield dg.AssetCheckResult(asset_key=candidate_key(product), check_name=check.name, passed=check.passed,
+                                      description=check.description, metadata=check.metadata,
+                                      severity=dg.AssetCheckSeverity.ERROR)
+        yield dg.MaterializeResult(
+            asset_key=candidate_key(product),
+            metadata={
+                "months": ", ".join(months),
+                "dagster/row_count": release.published[name].shape[0],
+                "suppressed_cells": sum(r["cells"] for r in release.suppressed if r["product"] == name),
+                "policy_version": release.policy_version,
+                "candidate_version": release.candidate_versions[name],
+                "path": dg.MetadataValue.path(str(paths.candidate(name))),
+                "source_versions": source_pins.summary(),
+                **({"quality_report": dg.MetadataValue.path(str(audit.data_docs))} if audit.data_docs else {}),
+            },
+        )

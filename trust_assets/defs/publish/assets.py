@@ -1,0 +1,72 @@
+"""Published products: one atomic Delta commit per product, only after every blocking check passed.
+
+This step depends on the candidates, whose checks are blocking, so Dagster does not run it when any check of the
+release failed: the published tables then stay at their last good version.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from trust_assets.defs.audit.assets import candidate_key
+from trust_assets.defs.partitions import monthly_partitions, months_in_window
+from trust_assets.defs.resources import SourcePins, TrustStorage
+from trust_assets.lib.products import PRODUCTS, Product
+
+
+def published_key(product: Product) -> dg.AssetKey:
+    return dg.AssetKey(["published", product.name])
+
+
+def run_check_results(context: dg.AssetExecutionContext) -> dict[str, list[dict]]:
+    """Every check evaluated in this run (source, dbt and audit checks), keyed by the product it guards."""
+    records = context.instance.get_records_for_run(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    checks = []
+    for record in records:
+        data = record.event_log_entry.dagster_event.asset_check_evaluation_data
+        checks.append({"name": f"{data.asset_key.to_user_string()}:{data.check_name}", "passed": data.passed,
+                       "severity": data.severity.value if data.severity else "ERROR",
+                       "description": data.description or ""})
+    # Every product's provenance lists every check of the release: they gate publication together.
+    return {p.name: checks for p in PRODUCTS}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(published_key(p), deps=[candidate_key(p)], group_name="published", kinds={"delta"},
+                     owners=["team:labour-market-trust"], description=f"{p.title}. {p.description} "
+                     "Published for analysts after quality and disclosure checks; see docs/products.md.",
+                     metadata={"grain": ", ".join(p.grain)})
+        for p in PRODUCTS
+    ],
+    partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb_warehouse",
+    name="published_products",
+)
+def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, source_pins: SourcePins):
+    """Copy each audited candidate's months into its published table in one commit, with provenance."""
+    from trust_assets.lib.release import publish_release
+
+    paths = trust.paths()
+    months = months_in_window(context.partition_time_window)
+    results = publish_release(paths, months, context.run.run_id, source_pins.pins(),
+                              checks=run_check_results(context), log=context.log.info)
+    for p in PRODUCTS:
+        result = results[p.name]
+        yield dg.MaterializeResult(
+            asset_key=published_key(p),
+            data_version=dg.DataVersion(result.content_hash[:16]),
+            metadata={
+                "delta_version": result.version,
+                "committed": result.committed,
+                "dagster/row_count": result.rows,
+                "months": ", ".join(months),
+                "content_hash": result.content_hash,
+                "path": dg.MetadataValue.path(str(paths.published_product(p.name))),
+                "source_versions": source_pins.summary(),
+                "report": dg.MetadataValue.path(str(paths.reports / "evaluation.html")),
+                "dagster/column_schema": result.column_schema,
+            },
+        )

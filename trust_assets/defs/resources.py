@@ -1,0 +1,52 @@
+"""Resources shared by every stage: where the trust's storage is, and the source versions a run is pinned to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from trust_assets.lib.delta_io import SourcePin, pin
+from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.sources import SOURCE_TABLES
+
+
+class TrustStorage(dg.ConfigurableResource):
+    """The trust's storage root, ``$TRUST_HOME``, read when a run starts (never at import).
+
+    One variable rather than resource config, because dbt's profile and the sharing server read the same root.
+    """
+
+    def paths(self) -> TrustPaths:
+        return TrustPaths.from_env().ensure()
+
+
+class SourcePins(dg.ConfigurableResource):
+    """Pins one Delta version per department table for the whole run.
+
+    With the in-process executor a run initialises resources once, so every step of a run reads the same versions
+    even if a department commits mid-run. ``versions`` pins explicitly (the sensor and ``--reproduce`` set it);
+    a table left out is pinned at its latest version when the run first asks.
+    """
+
+    versions: dict[str, int] = Field(default_factory=dict)
+    _pins: dict[str, SourcePin] | None = PrivateAttr(default=None)
+
+    def paths(self) -> TrustPaths:
+        return TrustStorage().paths()
+
+    def pins(self) -> dict[str, SourcePin]:
+        if self._pins is None:
+            unknown = sorted(set(self.versions) - {t.key for t in SOURCE_TABLES})
+            if unknown:
+                raise dg.Failure(f"cannot pin unknown source tables {unknown}")
+            paths = self.paths()
+            self._pins = {
+                t.key: pin(t, str(paths.source_table(t.dept, t.table)), self.versions.get(t.key))
+                for t in SOURCE_TABLES
+            }
+        return self._pins
+
+    def summary(self) -> dict[str, Any]:
+        return {key: p.version for key, p in self.pins().items()}

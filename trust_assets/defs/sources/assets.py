@@ -1,0 +1,112 @@
+"""Department tables as observable sources, and the run's pinned view of them.
+
+The trust never materialises a department table: it observes it (data version = Delta table version) and, per
+run, pins one version of each and checks its structure before any model reads it.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from trust_assets.defs.partitions import monthly_partitions, months_in_window
+from trust_assets.defs.resources import SourcePins, TrustStorage
+from trust_assets.lib.delta_io import SourceError, SourceSchemaError, latest_version
+from trust_assets.lib.sources import DEPARTMENTS, SOURCE_TABLES, SourceTable
+
+PINNED_SOURCES = dg.AssetKey(["trust", "pinned_sources"])
+
+
+def source_key(table: SourceTable) -> dg.AssetKey:
+    return dg.AssetKey([table.dept, table.table])
+
+
+def column_schema(table: SourceTable) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(c.name, str(c.type), description=c.description)
+                                   for c in table.columns])
+
+
+def source_spec(table: SourceTable) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=source_key(table),
+        description=f"{table.title}. {table.description} Owned and stored by {DEPARTMENTS[table.dept]}; "
+        "read in place by the trust under a data sharing agreement.",
+        group_name=table.dept,
+        owners=[table.owner],
+        kinds={"delta", table.dept},
+        metadata={"dagster/column_schema": column_schema(table), "trust/source_key": table.key},
+    )
+
+
+@dg.multi_observable_source_asset(specs=[source_spec(t) for t in SOURCE_TABLES], can_subset=True,
+                                  name="department_tables")
+def department_tables(context: dg.AssetExecutionContext, trust: TrustStorage):
+    """Observe each department table's Delta version without reading a data file."""
+    paths = trust.paths()
+    for table in SOURCE_TABLES:
+        if source_key(table) not in context.selected_asset_keys:
+            continue
+        uri = paths.source_table(table.dept, table.table)
+        version = latest_version(str(uri))
+        yield dg.ObserveResult(asset_key=source_key(table), data_version=dg.DataVersion(str(version)),
+                               metadata={"delta_version": version, "uri": dg.MetadataValue.path(str(uri))})
+
+
+def _check_specs() -> list[dg.AssetCheckSpec]:
+    specs = []
+    for table in SOURCE_TABLES:
+        name = table.key.replace("/", "__")
+        specs.append(dg.AssetCheckSpec(f"{name}__schema", asset=PINNED_SOURCES, blocking=True,
+                                       description=f"{table.key} has exactly its agreed columns and types."))
+        specs.append(dg.AssetCheckSpec(f"{name}__volume", asset=PINNED_SOURCES, blocking=True,
+                                       description=f"{table.key} has rows for every built month and no month "
+                                       "collapsed against the month before."))
+    return specs
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(PINNED_SOURCES, deps=[source_key(t) for t in SOURCE_TABLES], group_name="sources",
+                        description="The department table versions this run reads, checked for structure and "
+                        "volume before any model runs. Holds no rows: only versions, file lists and counts.",
+                        kinds={"delta", "python"}, owners=["team:labour-market-trust"])],
+    check_specs=_check_specs(),
+    partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    name="pinned_sources",
+)
+def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
+    """Pin every source for this run and check it; a failing check stops the run before dbt."""
+    from trust_assets.lib.source_rules import check_volume
+
+    months = months_in_window(context.partition_time_window)
+    paths = source_pins.paths()
+    pins = {}
+    for table in SOURCE_TABLES:
+        name = table.key.replace("/", "__")
+        try:
+            pins[table.key] = source_pins.pins()[table.key]
+        except SourceSchemaError as exc:
+            yield dg.AssetCheckResult(check_name=f"{name}__schema", passed=False, asset_key=PINNED_SOURCES,
+                                      description=str(exc), metadata={"error": str(exc)})
+            raise dg.Failure(str(exc)) from exc
+        except SourceError as exc:
+            raise dg.Failure(f"cannot read {table.key} in place at "
+                             f"{paths.source_table(table.dept, table.table)}: {exc}") from exc
+    for table in SOURCE_TABLES:
+        name = table.key.replace("/", "__")
+        pin = pins[table.key]
+        yield dg.AssetCheckResult(check_name=f"{name}__schema", passed=True, asset_key=PINNED_SOURCES,
+                                  metadata={"version": pin.version, "columns": len(pin.columns)})
+        volume = check_volume(table, pin, months)
+        yield dg.AssetCheckResult(check_name=f"{name}__volume", passed=volume.passed, asset_key=PINNED_SOURCES,
+                                  description=volume.description, metadata={"detail": volume.metadata})
+    context.log.info("pinned " + ", ".join(f"{k}@v{p.version}" for k, p in pins.items()) + f" for {months}")
+    yield dg.MaterializeResult(
+        asset_key=PINNED_SOURCES,
+        metadata={
+            "months": ", ".join(months),
+            "source_versions": {k: p.version for k, p in pins.items()},
+            "files_read_in_place": sum(len(p.files) for p in pins.values()),
+            "bytes_in_place": sum(p.size_bytes for p in pins.values()),
+            "source_rows": sum(p.row_count for p in pins.values()),
+        },
+    )

@@ -1,0 +1,79 @@
+"""dbt models as Dagster assets: staging views over the pinned sources, intermediate conformance, marts.
+
+The manifest is prepared by the set-up and test commands (``dbt parse``); definitions only read it, lazily, when
+Dagster loads the code location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from trust_assets.defs.partitions import monthly_partitions, months_in_window
+from trust_assets.defs.resources import SourcePins
+from trust_assets.defs.sources.assets import PINNED_SOURCES
+from trust_assets.lib.dbt_args import dbt_build_args
+
+LAYERS = ("staging", "intermediate", "marts")
+
+
+class TrustDbtTranslator(DagsterDbtTranslator):
+    """Maps dbt sources onto the department observable sources and models into the ``warehouse`` namespace."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        return dg.AssetKey(["warehouse", dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        layer = next((part for part in fqn if part in LAYERS), None)
+        return layer or "transform"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return ["team:labour-market-trust"]
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest.get("nodes", {}).get(unique_id, {})
+        if node.get("resource_type") == "model" and "staging" in node.get("fqn", []):
+            # Staging reads only what the run pinned and checked.
+            spec = spec.merge_attributes(deps=[PINNED_SOURCES])
+        return spec
+
+
+def dbt_project() -> DbtProject:
+    from trust_assets.lib.paths import DBT_PROJECT_DIR
+
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+    if not project.manifest_path.exists():
+        raise FileNotFoundError(
+            f"dbt manifest not found at {project.manifest_path}: run `bash scripts/bootstrap.sh` "
+            "(or `python -m trust_assets.lib.dbt_prepare`) to prepare it"
+        )
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        name="dbt_models",
+        partitions_def=monthly_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        dagster_dbt_translator=TrustDbtTranslator(
+            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_duplicate_source_asset_keys=True)
+        ),
+        pool="duckdb_warehouse",
+    )
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, source_pins: SourcePins):
+        months = months_in_window(context.partition_time_window)
+        args = dbt_build_args(source_pins.pins(), months)
+        context.log.info(f"dbt build for {months} over " + ", ".join(
+            f"{k}@v{v}" for k, v in source_pins.summary().items()))
+        yield from dbt.cli(args, context=context).stream()
+
+    return dbt_models

@@ -1,0 +1,56 @@
+"""Pure functions that turn a run's pinned sources and months into dbt's command-line arguments.
+
+Kept free of Dagster and of I/O so it can be unit-tested: the graph is the same for every run, only the pins and
+the months differ, and they reach dbt as ``--vars``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+from trust_assets.lib.delta_io import SourcePin
+
+
+def month_start(month: str) -> str:
+    """``YYYY-MM`` (or a date) -> ``YYYY-MM-01``; rejects anything else with a clear message."""
+    text = str(month)[:7]
+    year, _, mon = text.partition("-")
+    if not (year.isdigit() and mon.isdigit() and len(year) == 4 and 1 <= int(mon) <= 12):
+        raise ValueError(f"not a month: {month!r} (expected YYYY-MM)")
+    return f"{text}-01"
+
+
+def dbt_vars(pins: Mapping[str, SourcePin], months: Iterable[str]) -> dict:
+    """The ``--vars`` dbt needs: where each source's pinned files are, and which months this run builds."""
+    built = sorted({month_start(m) for m in months})
+    if not built:
+        raise ValueError("a run must build at least one month")
+    return {
+        "trust_sources": {key: pin.as_dbt_var() for key, pin in sorted(pins.items())},
+        "trust_month_start": built[0],
+        "trust_month_end": built[-1],
+    }
+
+
+def dbt_build_args(pins: Mapping[str, SourcePin], months: Iterable[str], select: str | None = None) -> list[str]:
+    args = ["build", "--vars", json.dumps(dbt_vars(pins, months), sort_keys=True)]
+    if select:
+        args += ["--select", select]
+    return args
+
+
+def pins_from_home(months: Iterable[str] | None = None) -> dict[str, SourcePin]:
+    """Pin every source at its latest version under $TRUST_HOME (for ad-hoc dbt runs and tests)."""
+    from trust_assets.lib.delta_io import pin
+    from trust_assets.lib.paths import TrustPaths
+    from trust_assets.lib.sources import SOURCE_TABLES
+
+    paths = TrustPaths.from_env()
+    return {t.key: pin(t, str(paths.source_table(t.dept, t.table))) for t in SOURCE_TABLES}
+
+
+if __name__ == "__main__":  # python -m trust_assets.lib.dbt_args 2025-01 2025-03  -> prints the --vars JSON
+    import sys
+
+    print(json.dumps(dbt_vars(pins_from_home(), sys.argv[1:] or ["2025-01"])))

@@ -1,0 +1,21 @@
+"""Prepare dbt's manifest (``dbt parse``): run by the set-up and test commands, never at import."""
+
+from __future__ import annotations
+
+import sys
+
+
+def prepare() -> None:
+    from dbt.cli.main import dbtRunner
+
+    from trust_assets.lib.paths import DBT_PROJECT_DIR
+
+    result = dbtRunner().invoke(
+        ["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"]
+    )
+    if not result.success:
+        sys.exit(f"dbt parse failed: {result.exception}")
+
+
+if __name__ == "__main__":
+    prepare()

@@ -1,0 +1,99 @@
+"""The one place that knows where things live.
+
+Every path the trust reads or writes is derived here from a single root, ``TRUST_HOME``, so that tests, the demo
+and a deployment differ only by that variable. The environment is read when a function is called, never at import.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The repository (or installed source tree) root: holds dbt_project/, expectations/, agreements/.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+AGREEMENTS_DIR = PROJECT_ROOT / "agreements"
+#: Public reference data shipped with the project (ONS districts, SIC 2007, sector subject areas) as dbt seeds.
+REFERENCE_DIR = DBT_PROJECT_DIR / "seeds"
+
+#: Where data lives when TRUST_HOME is not set: a git-ignored folder in the checkout.
+DEFAULT_TRUST_HOME = PROJECT_ROOT / ".trust"
+
+
+def trust_home() -> Path:
+    """The root folder for all data: ``$TRUST_HOME``, or ``<repo>/.trust`` when unset."""
+    value = os.environ.get("TRUST_HOME", "").strip()
+    return Path(value).expanduser().resolve() if value else DEFAULT_TRUST_HOME
+
+
+@dataclass(frozen=True)
+class TrustPaths:
+    """Storage layout under one root (see docs/architecture.md)."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> TrustPaths:
+        return cls(trust_home())
+
+    @property
+    def departments(self) -> Path:
+        return self.root / "departments"
+
+    def source_table(self, dept: str, table: str) -> Path:
+        """A department's own Delta table: read-only to the trust."""
+        return self.departments / dept / table
+
+    @property
+    def trust(self) -> Path:
+        return self.root / "trust"
+
+    @property
+    def warehouse(self) -> Path:
+        """dbt's DuckDB database: views and aggregates, never a copy of source rows."""
+        return self.trust / "warehouse.duckdb"
+
+    @property
+    def candidates(self) -> Path:
+        """Release candidates awaiting audit (write–audit–publish): never read by analysts."""
+        return self.trust / "candidates"
+
+    def candidate(self, product: str) -> Path:
+        return self.candidates / product
+
+    @property
+    def published(self) -> Path:
+        return self.trust / "published"
+
+    def published_product(self, product: str) -> Path:
+        return self.published / product
+
+    @property
+    def lineage(self) -> Path:
+        return self.trust / "lineage"
+
+    @property
+    def audit(self) -> Path:
+        return self.trust / "audit"
+
+    @property
+    def reports(self) -> Path:
+        return self.trust / "reports"
+
+    @property
+    def sharing(self) -> Path:
+        """Sharing server state: recipients (hashed tokens), signing key."""
+        return self.trust / "sharing"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster"
+
+    def ensure(self) -> TrustPaths:
+        """Create the trust-owned folders (never the department folders)."""
+        for folder in (self.trust, self.published, self.candidates, self.lineage, self.audit, self.reports,
+                       self.sharing, self.dagster_home):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
