@@ -16,9 +16,9 @@ from trust_assets.lib.paths import TrustPaths
 
 DAGSTER_YAML = """\
 # Written by the trust: one run at a time, because dbt's DuckDB warehouse allows one writer.
-run_queue:
-  max_concurrent_runs: 1
 concurrency:
+  runs:
+    max_concurrent_runs: 1
   pools:
     default_limit: 1
 telemetry:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from functools import cache
+from pathlib import Path
 
 import dagster as dg
 
@@ -47,7 +49,8 @@ def build_definitions() -> dg.Definitions:
         resources={
             "trust": TrustStorage(),
             "source_pins": SourcePins(),
-            "dbt": DbtCliResource(project_dir=project),
+            # The dbt beside this interpreter: the UI may be started without the venv on PATH.
+            "dbt": DbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
         },
         executor=dg.in_process_executor,
     )

@@ -136,17 +136,22 @@ def previous_published(paths: TrustPaths, name: str, months: list[str]) -> pd.Da
 def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id: str) -> Audit:
     """Run each product's GX suite and the disclosure compliance check; nothing here writes to published/."""
     from trust_assets.lib.disclosure import check_compliance, load_policy
-    from trust_assets.lib.gx_suites import run_release_suites
 
     policy = load_policy()
     violations = check_compliance(release.published, release.unprotected, policy)
-    gx = run_release_suites(paths, release, months, run_id, previous=lambda name: previous_published(
-        paths, name, months))
+    suites = run_release_suites(paths, release, months, run_id)
     checks: dict[str, list[CheckOutcome]] = {}
     for p in PRODUCTS:
         mine = [v for v in violations if v.product == p.name]
+        suite = suites[p.name]
+        failed = "; ".join(f"{r.expectation}({r.column or ''}) observed {r.observed_value!r}"
+                           + (f", e.g. {list(r.unexpected_examples[:2])}" if r.unexpected_examples else "")
+                           for r in suite.blocking_failures[:5])
         checks[p.name] = [
-            gx.outcome(p.name),
+            CheckOutcome("expectations", suite.passes_gate,
+                         f"{len(suite.results)} expectations passed" if suite.passes_gate else
+                         f"{len(suite.blocking_failures)} expectation(s) failed: {failed}",
+                         suite.to_metadata()),
             CheckOutcome(
                 "disclosure_compliance", not mine,
                 "every published cell meets disclosure policy " + policy.version if not mine else
@@ -154,4 +159,29 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
                 {"violations": [v.as_dict() for v in mine[:20]], "policy_version": policy.version},
             ),
         ]
-    return Audit(checks, gx.data_docs)
+    docs = next((s.data_docs_index for s in suites.values() if s.data_docs_index), None)
+    return Audit(checks, docs)
+
+
+def suite_parameters(name: str, months: list[str]) -> dict[str, Any]:
+    """Run-dependent values the suites refer to with ``$PARAMETER``."""
+    from trust_assets.synth.reference import load_geography
+
+    districts = list(load_geography().current_codes)
+    return {"expected_months": month_dates(months), "district_codes": districts,
+            "expected_rows": len(districts) * len(months)}
+
+
+def run_release_suites(paths: TrustPaths, release: Release, months: list[str], run_id: str) -> dict[str, Any]:
+    """Validate each candidate with its GX suite; Data Docs for the run go under reports/gx/<run_id>/<product>."""
+    from trust_assets.lib.gx_suites import load_suite_dict, validate_candidate
+    from trust_assets.lib.gx_suites import suite_parameters as needed
+
+    results = {}
+    for p in PRODUCTS:
+        wanted = needed(load_suite_dict(p.name))
+        params = {k: v for k, v in suite_parameters(p.name, months).items() if k in wanted}
+        results[p.name] = validate_candidate(
+            p.name, release.published[p.name], params, previous=previous_published(paths, p.name, months),
+            data_docs_dir=paths.reports / "gx" / run_id / p.name, run_id=run_id)
+    return results

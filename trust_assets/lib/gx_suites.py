@@ -328,8 +328,11 @@ def validate_candidate(product: str, candidate: pd.DataFrame, parameters: Mappin
 
 
 def _jsonable_param(value: Any) -> Any:
-    if isinstance(value, list | tuple | set | frozenset | pd.Series | np.ndarray):
-        return [_iso(v.item() if isinstance(v, np.generic) else v) for v in value]
+    """Run parameters as JSON-like values; dates as ISO strings, like the month column GX sees."""
+    if isinstance(value, list | tuple | set | frozenset | pd.Series | np.ndarray | pd.Index):
+        return [_jsonable_param(v) for v in value]
+    if isinstance(value, np.datetime64):
+        return _iso(pd.Timestamp(value))
     return _iso(value.item() if isinstance(value, np.generic) else value)
 
 

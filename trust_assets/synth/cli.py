@@ -45,8 +45,10 @@ def synth(seed: int, scale: str, months: int, start: str, mess: bool, force: boo
                f"mess {'on' if mess else 'off'}, into {paths.departments}")
 
     def show(event: ProgressEvent) -> None:
-        click.echo(f"  {event.month}  {event.table:<26} {event.action:<22} {event.rows:>12,} rows "
-                   f"{event.seconds:7.1f} s  -> v{event.version}")
+        noun = "people" if event.version is None else "rows"
+        version = "" if event.version is None else f"  -> v{event.version}"
+        click.echo(f"  {event.month}  {event.table:<24} {event.action:<22} {event.rows:>12,} {noun:<6} "
+                   f"{event.seconds:6.1f} s{version}")
 
     try:
         summary = generate(paths, seed=seed, scale=scale, months=months, start=start, mess=mess, force=force,

@@ -59,7 +59,8 @@ class ProgressEvent:
     action: str
     rows: int
     seconds: float
-    version: int
+    #: the table's Delta version after the commit; None for simulation steps (no table written)
+    version: int | None
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,11 @@ class _Run:
             version = DeltaTable(self.path(table)).version()
             self.progress(ProgressEvent(month.label, table.key, action, rows, time.perf_counter() - began, version))
 
+    def simulated(self, month: Month, action: str, began: float) -> None:
+        if self.progress is not None:
+            self.progress(ProgressEvent(month.label, "population", action, self.world.scale.people,
+                                        time.perf_counter() - began, None))
+
     def write(self, table: SourceTable, month: Month, batches: Iterable[pa.RecordBatch], *, change: str,
               first: bool = False, predicate: str | None = None) -> None:
         began = time.perf_counter()
@@ -182,7 +188,9 @@ class _Run:
             # HMRC resubmits last month (the state is still as at its end) before this month's data arrives
             self.write(PAYE_EMPLOYMENTS, month, emit.paye_employments(previous, revised_in=month),
                        change=f"correction of {previous.label}", predicate=f"month = '{previous.iso}'")
+        began = time.perf_counter()
         changes = self.world.step(month)
+        self.simulated(month, "simulate month", began)
         first = month.index == 0
         if first:
             self.write(BUSINESS_REGISTER, month, [emit.business_register_initial(changes)], change="register",
@@ -227,6 +235,7 @@ def generate(paths: TrustPaths, *, seed: int = 42, scale: str = "small", months:
     began = time.perf_counter()
     first = month_at(first_day, 0)
     run = _Run(paths, World.create(seed, SCALES[scale], first), mess, scale, progress)
+    run.simulated(first, "create people", began)
     previous = None
     for index in range(months):
         month = month_at(first_day, index)

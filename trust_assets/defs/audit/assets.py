@@ -6,7 +6,6 @@ under trust/candidates/), then runs each product's Great Expectations suite and 
 compliance check as blocking checks; the publish step runs only if all of them pass.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 
@@ -57,6 +56,16 @@ def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, s
     months = months_in_window(context.partition_time_window)
     release = build_release(paths, months, context.run.run_id)
     audit = audit_release(paths, release, months, context.run.run_id)
+    if not audit.passed:
+        from trust_assets.lib.lineage import LineageEmitter
+        from trust_assets.lib.release import PUBLISH_JOB, source_reads
+
+        message = "publication blocked by failed checks: " + " | ".join(audit.failures())
+        context.log.error(message)
+        lineage = LineageEmitter(paths)
+        step = lineage.run_started(PUBLISH_JOB, parent_run_id=context.run.run_id, parent_job=context.job_name,
+                                   inputs=source_reads(source_pins.pins(), months))
+        lineage.run_failed(step, message)
     for product in PRODUCTS:
         name = product.name
         for check in audit.checks[name]:

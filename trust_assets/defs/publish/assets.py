@@ -4,7 +4,6 @@ This step depends on the candidates, whose checks are blocking, so Dagster does 
 release failed: the published tables then stay at their last good version.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 
@@ -47,12 +46,24 @@ def run_check_results(context: dg.AssetExecutionContext) -> dict[str, list[dict]
 )
 def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, source_pins: SourcePins):
     """Copy each audited candidate's months into its published table in one commit, with provenance."""
-    from trust_assets.lib.release import publish_release
+    from trust_assets.lib.disclosure import load_policy
+    from trust_assets.lib.lineage import LineageEmitter
+    from trust_assets.lib.release import PUBLISH_JOB, emit_publication_lineage, publish_release, source_reads
 
     paths = trust.paths()
     months = months_in_window(context.partition_time_window)
-    results = publish_release(paths, months, context.run.run_id, source_pins.pins(),
-                              checks=run_check_results(context), log=context.log.info)
+    pins = source_pins.pins()
+    checks = run_check_results(context)
+    lineage = LineageEmitter(paths)
+    started = lineage.run_started(PUBLISH_JOB, parent_run_id=context.run.run_id, parent_job=context.job_name,
+                                  inputs=source_reads(pins, months))
+    try:
+        results = publish_release(paths, months, context.run.run_id, pins, checks=checks, log=context.log.info)
+        emit_publication_lineage(paths, context.run.run_id, pins, months, results, checks,
+                                 load_policy().version, started)
+    except Exception as exc:
+        lineage.run_failed(started, exc)
+        raise
     for p in PRODUCTS:
         result = results[p.name]
         yield dg.MaterializeResult(

@@ -4,7 +4,6 @@ The trust never materialises a department table: it observes it (data version = 
 run, pins one version of each and checks its structure before any model reads it.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

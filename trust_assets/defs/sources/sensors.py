@@ -5,7 +5,6 @@ that month; a late correction removes and re-adds an earlier month's files. Outc
 just arrived (cohort + 3 and + 6 months) are requested too, since their outcomes only now became observable.
 """
 
-from __future__ import annotations
 
 import json
 

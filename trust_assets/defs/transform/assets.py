@@ -4,7 +4,6 @@ The manifest is prepared by the set-up and test commands (``dbt parse``); defini
 Dagster loads the code location.
 """
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
