@@ -44,7 +44,7 @@ def reproduce_publication(spec: str, echo: Callable[[str], None] = click.echo) -
     from trust_assets.defs.build import MONTHLY_JOB
     from trust_assets.defs.publish.assets import published_key
     from trust_assets.lib.products import PRODUCTS
-    from trust_assets.runner import prepare_instance
+    from trust_assets.runner import prepare_instance, quiet_run_config
 
     name, sep, ver = spec.partition("@")
     if sep and not ver.isdigit():
@@ -61,7 +61,7 @@ def reproduce_publication(spec: str, echo: Callable[[str], None] = click.echo) -
     selection = [k for k in job.asset_layer.executable_asset_keys if k not in published]
     result = job.execute_in_process(
         instance=instance, asset_selection=selection, raise_on_error=False,
-        run_config={"resources": {"source_pins": {"config": {"versions": sources}}}},
+        run_config=quiet_run_config(sources, "WARNING"),
         tags={ASSET_PARTITION_RANGE_START_TAG: f"{months[0]}-01", ASSET_PARTITION_RANGE_END_TAG: f"{months[-1]}-01",
               "trust/reproduce": spec},
     )

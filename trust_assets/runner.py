@@ -82,8 +82,14 @@ def observe_sources(instance) -> None:
         raise click.ClickException("could not observe the department tables; see the Dagster run for details")
 
 
+def quiet_run_config(versions: dict[str, int] | None, log_level: str) -> dict:
+    """Run config for a pinned run; the console logger shows ``log_level`` and up (the UI shows everything)."""
+    return {"resources": {"source_pins": {"config": {"versions": dict(versions or {})}}},
+            "loggers": {"console": {"config": {"log_level": log_level}}}}
+
+
 def run_months(months: list[str], versions: dict[str, int] | None = None, *, tags: dict[str, str] | None = None,
-               echo=click.echo) -> list[RunOutcome]:
+               echo=click.echo, log_level: str = "WARNING") -> list[RunOutcome]:
     """Run the monthly job once per contiguous block of months; returns one outcome per Dagster run."""
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -94,7 +100,7 @@ def run_months(months: list[str], versions: dict[str, int] | None = None, *, tag
     instance = prepare_instance(paths)
     observe_sources(instance)
     job = defs().resolve_job_def(MONTHLY_JOB)
-    run_config = {"resources": {"source_pins": {"config": {"versions": dict(versions or {})}}}}
+    run_config = quiet_run_config(versions, log_level)
     outcomes = []
     for block in contiguous_blocks(months):
         echo(f"[run] {block[0]}..{block[-1]}: pin sources, dbt build, audit, publish")
@@ -172,7 +178,8 @@ def _month_iter(lo: str, hi: str):
               help="Pin a source to a Delta version (repeatable); default: latest.")
 @click.option("--reproduce", metavar="PRODUCT@VERSION",
               help="Rebuild a past publication from its pinned source versions and compare content hashes.")
-def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show Dagster's and dbt's step logs on the console.")
+def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None, verbose: bool) -> None:
     """Run the pipeline through Dagster for one or more months (the job the UI runs)."""
     paths = TrustPaths.from_env()
     if reproduce:
@@ -186,7 +193,7 @@ def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None) -
             raise click.BadParameter(f"{item!r} is not DEPT/TABLE=VERSION", param_hint="--pin")
         versions[key] = int(value)
     months = parse_months(months_spec, source_months(paths))
-    outcomes = run_months(months, versions)
+    outcomes = run_months(months, versions, log_level="DEBUG" if verbose else "WARNING")
     failed = [o for o in outcomes if not o.success]
     if failed:
         raise click.ClickException("\n".join(f"run {o.run_id} for {o.months[0]}..{o.months[-1]} {o.message}"

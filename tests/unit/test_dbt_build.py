@@ -110,15 +110,146 @@ def write_tiny_home(root: Path) -> TrustPaths:
     return paths
 
 
-def run_dbt(args: list[str]) -> None:
+def build_months(months: list[str], scratch: Path) -> None:
+    """``dbt build`` for ``months`` with every source pinned at its latest version under $TRUST_HOME."""
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke([*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-                                 str(DBT_PROJECT_DIR), "--quiet"])
-    assert result.success, f"dbt {args[0]} failed: {result.exception or result.result}"
-
-
-def build_months(months: list[str]) -> None:
     from trust_assets.lib.dbt_args import dbt_vars, pins_from_home
 
-    run_dbt(["build", "--vars", json.dumps(dbt_vars(pins_from_home(), months))])
+    result = dbtRunner().invoke([
+        "build", "--vars", json.dumps(dbt_vars(pins_from_home(), months)), "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(scratch / "target"), "--log-path",
+        str(scratch / "logs"), "--quiet",
+    ])
+    failures = [f"{r.node.name}: {r.message}" for r in (result.result or []) if r.status not in ("success", "pass")]
+    assert result.success, f"dbt build failed: {result.exception or failures}"
+
+
+def query(paths: TrustPaths, sql: str) -> list[tuple]:
+    import duckdb
+
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        return con.sql(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    """Build January-March, then append a late correction and rebuild March alone (an incremental run)."""
+    root = tmp_path_factory.mktemp("dbt_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRUST_HOME", str(root))
+        paths = write_tiny_home(root)
+        build_months(["2025-01", "2025-02", "2025-03"], root / "scratch")
+        first = query(paths, "select * from local_labour_market_monthly order by month, local_authority_code")
+        # HMRC corrects January and adds a March employment; a March-only run must leave January as published.
+        _write(paths, PAYE_EMPLOYMENTS, [[_paye("p9", "E1", JAN, 5000.0), _paye("p9", "E1", MAR, 5000.0)]])
+        build_months(["2025-03"], root / "scratch")
+        yield paths, first
+
+
+def _row(paths: TrustPaths, table: str, where: str, columns: str) -> tuple:
+    rows = query(paths, f"select {columns} from {table} where {where}")
+    assert len(rows) == 1, (table, where, rows)
+    return rows[0]
+
+
+def test_warehouse_is_where_the_paths_module_says(home):
+    paths, _ = home
+    assert paths.warehouse.is_file()
+    assert not (Path(os.getcwd()) / ".trust").exists() or paths.root != Path(os.getcwd()) / ".trust"
+
+
+def test_warehouse_holds_views_and_aggregates_only(home):
+    paths, _ = home
+    tables = {name for name, kind in query(paths, "select table_name, table_type from information_schema.tables")
+              if kind == "BASE TABLE"}
+    products = {"local_labour_market_monthly", "sector_region_monthly", "claimant_employment_outcomes",
+                "skills_employment_outcomes"}
+    assert tables == products | {"conformance_exclusions", "uk_local_authorities", "sic2007_sections",
+                                 "sector_subject_areas"}
+    for table in tables:
+        columns = {c for (c,) in query(paths, f"select column_name from information_schema.columns "
+                                              f"where table_name = '{table}'")}
+        assert not columns & {"person_id", "employer_id", "aim_id"}, table
+
+
+def test_local_market_grid_is_complete_and_zero_filled(home):
+    paths, _ = home
+    assert query(paths, "select count(*), count(distinct month), count(distinct local_authority_code) "
+                        "from local_labour_market_monthly") == [(3 * 361, 3, 361)]
+    # Adur in January: p1 (deduplicated) is a claimant searching for work, the null-id row is dropped; p1 (1000 +
+    # 500 from two employers) and p5 (2000) are in work, p6 is paid 0 and is not.
+    assert _row(paths, "local_labour_market_monthly", f"month = '2025-01-01' and local_authority_code = '{ADUR}'",
+                "uc_claimants, uc_claimants_searching_for_work, payrolled_employees, median_monthly_pay, "
+                "fe_learner_starts, employer_businesses, sdc_median_monthly_pay_employers, "
+                "sdc_median_monthly_pay_total, sdc_median_monthly_pay_top1, sdc_median_monthly_pay_top2"
+                ) == (1, 1, 2, 1750.0, 1, 1, 2, 3500.0, 3000.0, 500.0)
+    # a district where nothing happened has zeros, and a null median
+    assert _row(paths, "local_labour_market_monthly", "month = '2025-02-01' and local_authority_code = 'W06000015'",
+                "uc_claimants, payrolled_employees, median_monthly_pay, business_births") == (0, 0, None, 0)
+
+
+def test_abolished_chained_split_and_recoded_districts_are_conformed(home):
+    paths, _ = home
+    where = "month = '{m}' and local_authority_code = '{c}'"
+    # Taunton Deane -> Somerset West and Taunton -> Somerset (claimant p2; employer E2's workplace and birth)
+    assert _row(paths, "local_labour_market_monthly", where.format(m="2025-01-01", c=SOMERSET),
+                "uc_claimants, employer_businesses, business_births") == (1, 1, 1)
+    # Cumbria split: the larger successor, Cumberland, takes the whole code
+    assert _row(paths, "local_labour_market_monthly", where.format(m="2025-02-01", c=CUMBERLAND),
+                "uc_claimants") == (1,)
+    assert _row(paths, "local_labour_market_monthly", where.format(m="2025-01-01", c=EAST_HERTS),
+                "fe_learner_starts") == (0,)
+    assert _row(paths, "local_labour_market_monthly", where.format(m="2025-02-01", c=EAST_HERTS),
+                "fe_learner_starts") == (1,)
+
+
+def test_exclusions_are_counted(home):
+    paths, _ = home
+    got = {(str(m), s, r, c): n for m, s, r, c, n in query(
+        paths, "select month, source_key, reason, recorded_code, affected_rows from conformance_exclusions")}
+    assert got[("2025-01-01", "dwp/uc_claims", "null_person_id", None)] == 1
+    assert got[("2025-01-01", "dwp/uc_claims", "duplicate_row", None)] == 1
+    assert got[("2025-01-01", "dwp/uc_claims", "unknown_code", UNKNOWN)] == 1
+    assert got[("2025-01-01", "dwp/uc_claims", "successor", TAUNTON_DEANE)] == 1
+    assert got[("2025-02-01", "dwp/uc_claims", "split_larger_successor", CUMBRIA)] == 1
+    assert got[("2025-02-01", "hmrc/paye_employments", "unknown_employer", None)] == 1
+    assert got[("2025-03-01", "beis/business_register", "unknown_sic_section", "Z")] == 1
+    assert got[("2025-02-01", "dfe/fe_learner_aims", "unknown_ssa_tier1", "99")] == 1
+
+
+def test_sector_region_is_workplace_based(home):
+    paths, _ = home
+    assert query(paths, "select count(*) from sector_region_monthly") == [(3 * 12 * 21,)]
+    cell = "month = '2025-01-01' and region = '{r}' and sic_section = '{s}'"
+    # E1 (section c -> C, Adur, South East) pays p1 1000 and p5 2000; E2 (G, Somerset) pays p1 500
+    assert _row(paths, "sector_region_monthly", cell.format(r="South East", s="C"),
+                "payrolled_employees, median_monthly_pay, employer_businesses") == (2, 1500.0, 1)
+    assert _row(paths, "sector_region_monthly", cell.format(r="South West", s="G"),
+                "payrolled_employees, median_monthly_pay, business_births") == (1, 500.0, 1)
+    # the two identical non-employing births are two businesses
+    assert _row(paths, "sector_region_monthly", "month = '2025-02-01' and region = 'South East' "
+                "and sic_section = 'A'", "business_births") == (2,)
+
+
+def test_outcomes_are_null_until_observable(home):
+    paths, _ = home
+    rows = query(paths, "select cohort_month, cohort_claimants, in_work_3m, in_work_6m, in_work_6m_rate, "
+                        "median_pay_6m from claimant_employment_outcomes order by cohort_month")
+    # HMRC has data to July: January's +3 (April) and +6 (July) are observable, February's +6 (August) is not
+    assert rows == [(JAN, 1, 1, 1, 1.0, 1300.0), (FEB, 1, 1, None, None, None)]
+    assert query(paths, "select completion_month, region, ssa_tier1, nsf_funded, completers, in_work_6m, "
+                        "median_pay_6m from skills_employment_outcomes") == [
+        (JAN, "South East", 4, True, 1, 1, 1300.0)]
+
+
+def test_incremental_run_rebuilds_only_its_months(home):
+    paths, first = home
+    now = query(paths, "select * from local_labour_market_monthly order by month, local_authority_code")
+    before = {(r[0], r[1]): r for r in first}
+    after = {(r[0], r[1]): r for r in now}
+    assert before.keys() == after.keys()
+    changed = {key for key in after if after[key] != before[key]}
+    # the late January correction is not picked up by a March-only run; March now includes p9
+    assert changed == {(MAR, ADUR)}
+    assert after[(MAR, ADUR)][6] == 2  # payrolled_employees: p5 and p9
