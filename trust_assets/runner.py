@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
@@ -73,6 +74,28 @@ def source_months(paths: TrustPaths) -> list[str]:
     return sorted(set.intersection(*sets)) if sets else []
 
 
+def shared_source_months(share_profile: str) -> list[str]:
+    """Months present in every monthly-stock source read through shares (reads only the month column)."""
+    import duckdb
+
+    from trust_assets.lib.share_pins import default_share_table, pin_shared
+    from trust_assets.lib.source_rules import MONTHLY_STOCK_TABLES
+    from trust_assets.lib.sources import source_table
+    from trust_assets.sharing.client import immutable_http_filesystem
+
+    con = duckdb.connect()
+    for scheme in ("http", "https"):
+        con.register_filesystem(immutable_http_filesystem(scheme))
+    sets = []
+    for key in MONTHLY_STOCK_TABLES:
+        table = source_table(key)
+        files = list(pin_shared(table, share_profile, default_share_table(table)).files)
+        rows = con.execute("select distinct strftime(month, '%Y-%m') from read_parquet($f)", {"f": files}).fetchall()
+        sets.append({r[0] for r in rows})
+    con.close()
+    return sorted(set.intersection(*sets))
+
+
 def observe_sources(instance) -> None:
     from trust_assets.definitions import defs
     from trust_assets.defs.build import OBSERVE_JOB
@@ -82,14 +105,15 @@ def observe_sources(instance) -> None:
         raise click.ClickException("could not observe the department tables; see the Dagster run for details")
 
 
-def quiet_run_config(versions: dict[str, int] | None, log_level: str) -> dict:
+def quiet_run_config(versions: dict[str, int] | None, log_level: str, share_profile: str = "") -> dict:
     """Run config for a pinned run; the console logger shows ``log_level`` and up (the UI shows everything)."""
-    return {"resources": {"source_pins": {"config": {"versions": dict(versions or {})}}},
+    pins = {"versions": dict(versions or {}), "share_profile": share_profile}
+    return {"resources": {"source_pins": {"config": pins}},
             "loggers": {"console": {"config": {"log_level": log_level}}}}
 
 
 def run_months(months: list[str], versions: dict[str, int] | None = None, *, tags: dict[str, str] | None = None,
-               echo=click.echo, log_level: str = "WARNING") -> list[RunOutcome]:
+               echo=click.echo, log_level: str = "WARNING", share_profile: str = "") -> list[RunOutcome]:
     """Run the monthly job once per contiguous block of months; returns one outcome per Dagster run."""
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -98,9 +122,10 @@ def run_months(months: list[str], versions: dict[str, int] | None = None, *, tag
 
     paths = TrustPaths.from_env()
     instance = prepare_instance(paths)
-    observe_sources(instance)
+    if not share_profile:  # observation reads the Delta logs directly; a share-only trust cannot
+        observe_sources(instance)
     job = defs().resolve_job_def(MONTHLY_JOB)
-    run_config = quiet_run_config(versions, log_level)
+    run_config = quiet_run_config(versions, log_level, share_profile)
     outcomes = []
     for block in contiguous_blocks(months):
         echo(f"[run] {block[0]}..{block[-1]}: pin sources, dbt build, audit, publish")
@@ -178,8 +203,12 @@ def _month_iter(lo: str, hi: str):
               help="Pin a source to a Delta version (repeatable); default: latest.")
 @click.option("--reproduce", metavar="PRODUCT@VERSION",
               help="Rebuild a past publication from its pinned source versions and compare content hashes.")
+@click.option("--share-profile", type=click.Path(exists=True, dir_okay=False), default="",
+              help="Read the department tables through Delta Sharing with this profile file (shares named "
+              "<dept>.default.<table>) instead of direct Delta paths.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's and dbt's step logs on the console.")
-def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None, verbose: bool) -> None:
+def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None, share_profile: str,
+        verbose: bool) -> None:
     """Run the pipeline through Dagster for one or more months (the job the UI runs)."""
     paths = TrustPaths.from_env()
     if reproduce:
@@ -192,8 +221,10 @@ def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None, v
         if not sep or not value.isdigit():
             raise click.BadParameter(f"{item!r} is not DEPT/TABLE=VERSION", param_hint="--pin")
         versions[key] = int(value)
-    months = parse_months(months_spec, source_months(paths))
-    outcomes = run_months(months, versions, log_level="DEBUG" if verbose else "WARNING")
+    available = shared_source_months(share_profile) if share_profile else source_months(paths)
+    months = parse_months(months_spec, available)
+    outcomes = run_months(months, versions, log_level="DEBUG" if verbose else "WARNING",
+                          share_profile=str(Path(share_profile).resolve()) if share_profile else "")
     failed = [o for o in outcomes if not o.success]
     if failed:
         raise click.ClickException("\n".join(f"run {o.run_id} for {o.months[0]}..{o.months[-1]} {o.message}"

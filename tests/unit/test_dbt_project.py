@@ -93,7 +93,8 @@ def test_sources_declare_the_agreed_schemas(manifest):
     sources = {(s["source_name"], s["name"]): s for s in manifest["sources"].values()}
     assert set(sources) == {(t.dept, t.table) for t in SOURCE_TABLES}
     for table in SOURCE_TABLES:
-        declared = {name: col["data_type"].upper() for name, col in sources[(table.dept, table.table)]["columns"].items()}
+        columns = sources[(table.dept, table.table)]["columns"]
+        declared = {name: col["data_type"].upper() for name, col in columns.items()}
         assert declared == {c.name: DUCKDB_TYPES[str(c.type)] for c in table.columns}, table.key
 
 

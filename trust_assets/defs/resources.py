@@ -9,7 +9,7 @@ from pydantic import Field, PrivateAttr
 
 from trust_assets.lib.delta_io import SourcePin, pin
 from trust_assets.lib.paths import TrustPaths
-from trust_assets.lib.sources import SOURCE_TABLES
+from trust_assets.lib.sources import SOURCE_TABLES, SourceTable
 
 
 class TrustStorage(dg.ConfigurableResource):
@@ -31,6 +31,10 @@ class SourcePins(dg.ConfigurableResource):
     """
 
     versions: dict[str, int] = Field(default_factory=dict)
+    #: Read the department tables through Delta Sharing with this profile file instead of direct paths.
+    share_profile: str = ""
+    #: ``dept/table`` -> ``share.schema.table`` where a share is not named ``<dept>.default.<table>``.
+    share_tables: dict[str, str] = Field(default_factory=dict)
     _pins: dict[str, SourcePin] | None = PrivateAttr(default=None)
 
     def paths(self) -> TrustPaths:
@@ -41,12 +45,16 @@ class SourcePins(dg.ConfigurableResource):
             unknown = sorted(set(self.versions) - {t.key for t in SOURCE_TABLES})
             if unknown:
                 raise dg.Failure(f"cannot pin unknown source tables {unknown}")
-            paths = self.paths()
-            self._pins = {
-                t.key: pin(t, str(paths.source_table(t.dept, t.table)), self.versions.get(t.key))
-                for t in SOURCE_TABLES
-            }
+            self._pins = {t.key: self._pin(t) for t in SOURCE_TABLES}
         return self._pins
+
+    def _pin(self, table: SourceTable) -> SourcePin:
+        if self.share_profile:
+            from trust_assets.lib.share_pins import default_share_table, pin_shared
+
+            share_table = self.share_tables.get(table.key, default_share_table(table))
+            return pin_shared(table, self.share_profile, share_table, self.versions.get(table.key))
+        return pin(table, str(self.paths().source_table(table.dept, table.table)), self.versions.get(table.key))
 
     def summary(self) -> dict[str, Any]:
         return {key: p.version for key, p in self.pins().items()}

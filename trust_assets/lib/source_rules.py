@@ -39,6 +39,11 @@ def month_row_counts(pin: SourcePin, months: list[str]) -> dict[str, int]:
     if not pin.files:
         return dict.fromkeys(wanted, 0)
     con = duckdb.connect()
+    if any("://" in f for f in pin.files):  # read through a share: signed URLs over fsspec
+        from trust_assets.sharing.client import immutable_http_filesystem
+
+        for scheme in ("http", "https"):
+            con.register_filesystem(immutable_http_filesystem(scheme))
     try:
         rows = con.execute(
             "select strftime(month, '%Y-%m') as m, count(*) from read_parquet($files) "

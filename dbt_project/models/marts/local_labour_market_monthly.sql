@@ -40,8 +40,11 @@ employments as (
 
 employers as (
 
+    {#- businesses without a SIC 2007 section are left out here as in sector_region_monthly, so the two products'
+        business counts agree by region and month (a linked margin disclosure control relies on) -#}
     select * from {{ ref('int_businesses_conformed') }}
     where is_employer_record
+        and sic_section is not null
 
 ),
 
@@ -58,6 +61,7 @@ businesses_born as (
     select * from {{ ref('int_businesses_conformed') }}
     where {{ trust_in_build_months('birth_date') }}
         and local_authority_code is not null
+        and sic_section is not null
 
 ),
 
