@@ -205,6 +205,9 @@ def test_abolished_chained_split_and_recoded_districts_are_conformed(home):
                 "fe_learner_starts") == (0,)
     assert _row(paths, "local_labour_market_monthly", where.format(m="2025-02-01", c=EAST_HERTS),
                 "fe_learner_starts") == (1,)
+    # E4's SIC section Z is not SIC 2007: left out of business counts in both products (their margins agree)
+    assert _row(paths, "local_labour_market_monthly", where.format(m="2025-03-01", c=ADUR),
+                "business_births") == (0,)
 
 
 def test_exclusions_are_counted(home):

@@ -40,6 +40,8 @@ def build_sensor(job_name: str) -> dg.SensorDefinition:
         from trust_assets.defs.sources.assets import source_key
         from trust_assets.lib.delta_io import SourceError, latest_version, touched_months
         from trust_assets.lib.paths import TrustPaths
+        from trust_assets.lib.source_rules import MONTHLY_STOCK_TABLES
+        from trust_assets.lib.sources import source_table
 
         paths = TrustPaths.from_env()
         seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
@@ -65,7 +67,10 @@ def build_sensor(job_name: str) -> dg.SensorDefinition:
             return dg.SkipReason("no new department table versions")
         existing = set(monthly_partitions.get_partition_keys())
         # A month is only buildable once every monthly-stock source has it; others are requested when they arrive.
-        months = [m for m in months_to_request(touched) if f"{m}-01" in existing]
+        buildable = set.intersection(*(
+            touched_months(source_table(key), str(paths.source_table(*key.split("/"))), None, current[key])
+            for key in MONTHLY_STOCK_TABLES))
+        months = [m for m in months_to_request(touched) if m in buildable and f"{m}-01" in existing]
         pins = {"resources": {"source_pins": {"config": {"versions": current}}}}
         versions_tag = ",".join(f"{k}@{v}" for k, v in sorted(current.items()))
         requests = [
