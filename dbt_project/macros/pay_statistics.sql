@@ -1,39 +1,34 @@
 {#
   CTEs that turn person x employer pay rows into one pay statistic per cell plus its disclosure support columns.
 
-  `rows_cte` has the cell columns, person_id, employer_id and pay_gbp (one row per employment record). A person
-  contributes to a cell when they are in work there (at least one record with pay_gbp > 0); their pay is the sum
-  over their records in the cell. The sdc_<stat>_* columns are what disclosure control needs and are never
-  published: contributing people and employers, the cell's total pay, and the pay totals of its two largest
-  employers (for dominance rules). The last CTE emitted is named `<stat>_by_cell`.
+  `rows_cte` has the cell columns, person_id, employer_id and pay_gbp (one row per employment record). Only
+  records with pay_gbp > 0 are employments that count: a person contributes to a cell when they have one there
+  (in work), their pay is the sum of those records, and an employer contributes through them. (A zero or
+  negative record would otherwise add an employer that pays nothing, inflating the employer count disclosure
+  control relies on.) The sdc_<stat>_* columns are never published: contributing people and employers, the
+  cell's total pay, and the pay totals of its two largest employers (for dominance rules). The last CTE emitted
+  is named `<stat>_by_cell`.
 #}
 {% macro trust_pay_statistics(rows_cte, cells, stat) -%}
 {%- set cell_list = cells | join(', ') -%}
+{{ stat }}_contributing_rows as (
+    select
+        {{ cell_list }},
+        person_id,
+        employer_id,
+        pay_gbp
+    from {{ rows_cte }}
+    where person_id is not null
+        and pay_gbp > 0
+),
+
 {{ stat }}_people as (
     select
         {{ cell_list }},
         person_id,
-        sum(coalesce(pay_gbp, 0)) as pay_gbp
-    from {{ rows_cte }}
-    where person_id is not null
+        sum(pay_gbp) as pay_gbp
+    from {{ stat }}_contributing_rows
     group by {{ cell_list }}, person_id
-    having max(case when pay_gbp > 0 then 1 else 0 end) = 1
-),
-
-{{ stat }}_contributing_rows as (
-    select
-        {%- for cell in cells %}
-        r.{{ cell }},
-        {%- endfor %}
-        r.employer_id,
-        coalesce(r.pay_gbp, 0) as pay_gbp
-    from {{ rows_cte }} as r
-    inner join {{ stat }}_people as p
-        on r.person_id = p.person_id
-        {%- for cell in cells %}
-        and {{ trust_same('r.' ~ cell, 'p.' ~ cell) }}
-        {%- endfor %}
-    where r.employer_id is not null
 ),
 
 {{ stat }}_employers as (
@@ -42,6 +37,7 @@
         employer_id,
         sum(pay_gbp) as pay_gbp
     from {{ stat }}_contributing_rows
+    where employer_id is not null
     group by {{ cell_list }}, employer_id
 ),
 

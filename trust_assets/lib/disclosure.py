@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from trust_assets.lib.paths import PROJECT_ROOT
+from trust_assets.lib.paths import POLICIES_DIR
 from trust_assets.lib.products import PRODUCTS
 
 #: The one policy file (kept beside dbt_project/ and expectations/ in the checkout).
-DEFAULT_POLICY_PATH = PROJECT_ROOT / "policies" / "disclosure.yaml"
+DEFAULT_POLICY_PATH = POLICIES_DIR / "disclosure.yaml"
 #: Support columns carry this prefix; they feed the rules and are never published.
 SUPPORT_PREFIX = "sdc_"
 #: The reason column of every published table.

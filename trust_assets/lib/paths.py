@@ -15,6 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 AGREEMENTS_DIR = PROJECT_ROOT / "agreements"
+POLICIES_DIR = PROJECT_ROOT / "policies"
 #: Public reference data shipped with the project (ONS districts, SIC 2007, sector subject areas) as dbt seeds.
 REFERENCE_DIR = DBT_PROJECT_DIR / "seeds"
 

@@ -32,6 +32,9 @@ employments as (
     where {{ trust_in_build_months('reported_month') }}
         and workplace_region is not null
         and employer_sic_section is not null
+        -- placed by the employer's register record, so only while that business is alive
+        and (employer_birth_date is null or employer_birth_date < {{ trust_months_after('month', 1) }})
+        and (employer_death_date is null or employer_death_date >= month)
 
 ),
 

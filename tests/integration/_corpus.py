@@ -1,0 +1,295 @@
+"""Damaged copies of one generated home: the shared setup of the bad-input and fault tests.
+
+One tiny home is generated and run once (2025-01..2025-02) per test session, with its department folders made
+read-only first, so that a last good published version exists and the trust's read-only use of the departments is
+observed on a real run. Each test copies that home and damages the copy: a department table rewritten with another
+schema, a folder renamed, a month deleted or shrunk, bad rows appended. The damage goes through deltalake, as a
+department's own writes would, so every change is a new Delta version the trust pins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SEED = 7
+SCALE = "tiny"
+SOURCE_MONTHS = 8
+START = "2025-01"
+#: Months the base home publishes; the damaged runs build 2025-02 again (row-level) or 2025-03 (structural).
+BASE_MONTHS = ["2025-01", "2025-02"]
+
+
+@dataclass(frozen=True)
+class BaseHome:
+    """The generated, published home every test copies, and what its one run did."""
+
+    root: Path
+    run_success: bool
+    run_message: str
+    run_seconds: float
+    #: (relative path, size, mtime_ns, mode) of everything under departments/, before and after the run.
+    departments_before: tuple[tuple[str, int, int, int], ...]
+    departments_after: tuple[tuple[str, int, int, int], ...]
+    published: dict[str, PublishedState] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublishedState:
+    """A published product at one version: what readers see, to compare before and after a damaged run."""
+
+    version: int
+    rows: int
+    content_hash: str
+
+
+_BASE: dict[str, BaseHome] = {}
+
+
+def tree_listing(folder: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """Every file and folder under ``folder`` with size, mtime and permission bits: any write changes it."""
+    entries = []
+    for path in sorted(folder.rglob("*")):
+        info = path.lstat()
+        entries.append((str(path.relative_to(folder)), info.st_size if path.is_file() else 0, info.st_mtime_ns,
+                        stat.S_IMODE(info.st_mode)))
+    return tuple(entries)
+
+
+def set_writable(folder: Path, writable: bool) -> None:
+    """chmod -R a-w (or u+w back) on ``folder``: the departments grant the trust read access only."""
+    for path in [folder, *folder.rglob("*")]:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        path.chmod(mode & ~0o222 if not writable else mode | stat.S_IWUSR)
+
+
+def published_state(root: Path) -> dict[str, PublishedState]:
+    """Version, row count and content hash of every published product under ``root``."""
+    from deltalake import DeltaTable
+
+    from trust_assets.lib.paths import TrustPaths
+    from trust_assets.lib.products import PRODUCTS
+    from trust_assets.lib.publish import content_hash
+
+    paths = TrustPaths(root)
+    states = {}
+    for p in PRODUCTS:
+        table = DeltaTable(str(paths.published_product(p.name)))
+        data = table.to_pyarrow_table()
+        states[p.name] = PublishedState(table.version(), data.num_rows, content_hash(data, list(p.grain)))
+    return states
+
+
+def product_month(root: Path, product_name: str, month: str, version: int | None = None) -> pa.Table:
+    """One month of a published product, sorted by its grain, for exact comparison across runs."""
+    from trust_assets.lib.paths import TrustPaths
+    from trust_assets.lib.products import product
+    from trust_assets.lib.publish import read_months
+
+    p = product(product_name)
+    data = read_months(str(TrustPaths(root).published_product(p.name)), p.month_column, [month], version)
+    return data.sort_by([(c, "ascending") for c in p.grain])
+
+
+class _Env:
+    """Set TRUST_HOME/DAGSTER_HOME for a block and put them back (the runner writes os.environ directly)."""
+
+    def __init__(self, root: Path) -> None:
+        self.values = {"TRUST_HOME": str(root), "DAGSTER_HOME": str(root / "dagster"),
+                       "GX_ANALYTICS_ENABLED": "false", "DAGSTER_DISABLE_TELEMETRY": "1"}
+
+    def __enter__(self) -> None:
+        self.saved = {k: os.environ.get(k) for k in self.values}
+        os.environ.update(self.values)
+
+    def __exit__(self, *exc) -> None:
+        for key, value in self.saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def base_home(tmp_path_factory) -> BaseHome:
+    """Generate, make departments/ read-only, run 2025-01..2025-02 once per session (shared by both files)."""
+    if "home" in _BASE:
+        return _BASE["home"]
+    from trust_assets.lib.paths import TrustPaths
+    from trust_assets.runner import run_months
+    from trust_assets.synth.writer import generate
+
+    root = tmp_path_factory.mktemp("wap_base") / "home"
+    root.mkdir()
+    paths = TrustPaths(root)
+    with _Env(root):
+        generate(paths, seed=SEED, scale=SCALE, months=SOURCE_MONTHS, start=START)
+        set_writable(paths.departments, False)
+        before = tree_listing(paths.departments)
+        started = time.perf_counter()
+        outcomes = run_months(BASE_MONTHS, echo=lambda _: None)
+        seconds = time.perf_counter() - started
+        after = tree_listing(paths.departments)
+        success = all(o.success for o in outcomes)
+        published = published_state(root) if success else {}
+    _BASE["home"] = BaseHome(root, success, "; ".join(o.message for o in outcomes), seconds, before, after,
+                             published)
+    return _BASE["home"]
+
+
+def copy_home(base: BaseHome, target: Path, monkeypatch) -> Path:
+    """A private copy of the base home as this test's TRUST_HOME, departments writable so the test can damage them."""
+    shutil.copytree(base.root, target, symlinks=True)
+    set_writable(target / "departments", True)
+    monkeypatch.setenv("TRUST_HOME", str(target))
+    monkeypatch.setenv("DAGSTER_HOME", str(target / "dagster"))
+    monkeypatch.setenv("GX_ANALYTICS_ENABLED", "false")
+    return target
+
+
+def run(months: list[str]):
+    """Run the monthly job on the current TRUST_HOME; returns (success, message, run_id, seconds)."""
+    from trust_assets.runner import run_months
+
+    started = time.perf_counter()
+    outcomes = run_months(months, echo=lambda _: None)
+    seconds = time.perf_counter() - started
+    return (all(o.success for o in outcomes), "\n".join(o.message for o in outcomes),
+            outcomes[-1].run_id if outcomes else "", seconds)
+
+
+# --- damage -----------------------------------------------------------------------------------------------------
+
+
+def source_uri(root: Path, key: str) -> str:
+    from trust_assets.lib.paths import TrustPaths
+
+    dept, table = key.split("/")
+    return str(TrustPaths(root).source_table(dept, table))
+
+
+def read_source(root: Path, key: str) -> pa.Table:
+    from deltalake import DeltaTable
+
+    return DeltaTable(source_uri(root, key)).to_pyarrow_table()
+
+
+def month_rows(data: pa.Table, month: str, column: str = "month") -> pa.Table:
+    return data.filter(pc.equal(data[column], pa.scalar(f"{month}-01").cast(pa.date32())))
+
+
+def rewrite_source(root: Path, key: str, change: Callable[[pa.Table], pa.Table]) -> None:
+    """The department replaces its table with a changed schema (a new Delta version with the new schema)."""
+    from deltalake import write_deltalake
+
+    data = change(read_source(root, key))
+    write_deltalake(source_uri(root, key), data, mode="overwrite", schema_mode="overwrite")
+
+
+def replace_source_month(root: Path, key: str, month: str, rows: pa.Table) -> None:
+    """The department rewrites one month of its table (a late 'correction' that loses rows)."""
+    from deltalake import write_deltalake
+
+    write_deltalake(source_uri(root, key), rows, mode="overwrite", predicate=f"month = '{month}-01'")
+
+
+def delete_source_month(root: Path, key: str, month: str) -> None:
+    from deltalake import DeltaTable
+
+    DeltaTable(source_uri(root, key)).delete(f"month = '{month}-01'")
+
+
+def append_source_rows(root: Path, key: str, rows: pa.Table) -> None:
+    """The department appends rows in one new commit, with exactly the table's schema."""
+    from deltalake import DeltaTable, write_deltalake
+
+    uri = source_uri(root, key)
+    schema = pa.schema(DeltaTable(uri).schema().to_arrow())
+    write_deltalake(uri, rows.select(schema.names).cast(schema), mode="append")
+
+
+def sample_rows(data: pa.Table, n: int, salt: str) -> pa.Table:
+    """``n`` distinct rows with a person id, picked deterministically (stable hash of the row, not its position)."""
+    data = data.filter(pc.is_valid(data["person_id"]))
+    keys = [hashlib.sha256(f"{salt}:{row}".encode()).hexdigest() for row in data.to_pylist()]
+    order = sorted(range(data.num_rows), key=keys.__getitem__)
+    picked = data.take(pa.array(order[: n * 2]))
+    # distinct rows only, so an injected copy adds exactly one duplicate per picked row
+    seen, keep = set(), []
+    for i, row in enumerate(picked.to_pylist()):
+        key = tuple(sorted(row.items(), key=lambda kv: kv[0]))
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    if len(keep) < n:
+        raise ValueError(f"only {len(keep)} distinct rows to sample, wanted {n}")
+    return picked.take(pa.array(keep[:n]))
+
+
+def bad_rows(kind: str, month_data: pa.Table, n: int) -> pa.Table:
+    """``n`` rows of one kind of row-level damage, built from real rows of the month so only the fault differs.
+
+    Every kind is additive: the clean rows stay, so a run that excludes the bad rows must publish exactly what
+    the clean data gives.
+    """
+    rows = sample_rows(month_data, n, kind)
+    if kind == "null_person_id":
+        return rows.set_column(rows.schema.get_field_index("person_id"), "person_id",
+                               pa.nulls(n, pa.string()))
+    if kind == "duplicate_row":
+        return rows
+    if kind == "unknown_code":
+        # fresh people who live in a district code no register knows: they exist nowhere else, so excluding
+        # them leaves every figure as it was
+        people = pa.array([f"BADDISTRICT{i:06d}" for i in range(n)])
+        rows = rows.set_column(rows.schema.get_field_index("person_id"), "person_id", people)
+        return rows.set_column(rows.schema.get_field_index("residence_la_code"), "residence_la_code",
+                               pa.array(["E99999999"] * n))
+    if kind == "negative_pay":
+        # a second record for a real person-employer-month with negative pay (a refund or keying error)
+        pay = pc.multiply(pc.abs(rows["pay_gbp"]), pa.scalar(-1.0))
+        pay = pc.if_else(pc.equal(pay, 0.0), pa.scalar(-100.0), pay)
+        return rows.set_column(rows.schema.get_field_index("pay_gbp"), "pay_gbp", pay)
+    raise ValueError(f"unknown damage kind {kind!r}")
+
+
+#: Which source each row-level damage goes into: claims carry districts, payroll carries pay.
+DAMAGE_SOURCE = {"null_person_id": "dwp/uc_claims", "duplicate_row": "dwp/uc_claims",
+                 "unknown_code": "dwp/uc_claims", "negative_pay": "hmrc/paye_employments"}
+
+
+def inject(root: Path, kind: str, month: str, share: float) -> int:
+    """Append ``share`` x (the month's rows) bad rows of ``kind`` to its source; returns how many."""
+    key = DAMAGE_SOURCE[kind]
+    data = month_rows(read_source(root, key), month)
+    n = max(1, round(share * data.num_rows))
+    append_source_rows(root, key, bad_rows(kind, data, n))
+    return n
+
+
+def exclusion_counts(root: Path, month: str) -> dict[tuple[str, str], int]:
+    """Rows the audit model counted as excluded for ``month``, by (source_key, reason), from the warehouse."""
+    import duckdb
+
+    from trust_assets.lib.paths import TrustPaths
+
+    con = duckdb.connect(str(TrustPaths(root).warehouse), read_only=True)
+    try:
+        schema = con.execute("select table_schema from information_schema.tables "
+                             "where table_name = 'conformance_exclusions'").fetchall()
+        if not schema:
+            return {}
+        rows = con.execute(
+            f'select source_key, reason, sum(affected_rows) from "{schema[0][0]}".conformance_exclusions '
+            "where month = cast(? as date) and is_excluded group by 1, 2", [f"{month}-01"]).fetchall()
+    finally:
+        con.close()
+    return {(k, r): int(n) for k, r, n in rows}
