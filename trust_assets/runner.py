@@ -100,9 +100,12 @@ def observe_sources(instance) -> None:
     from trust_assets.definitions import defs
     from trust_assets.defs.build import OBSERVE_JOB
 
-    result = defs().resolve_job_def(OBSERVE_JOB).execute_in_process(instance=instance, raise_on_error=False)
+    result = defs().resolve_job_def(OBSERVE_JOB).execute_in_process(
+        instance=instance, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
     if not result.success:
-        raise click.ClickException("could not observe the department tables; see the Dagster run for details")
+        raise click.ClickException("could not observe the department tables: "
+                                   + failure_message(instance, result.run_id))
 
 
 def quiet_run_config(versions: dict[str, int] | None, log_level: str, share_profile: str = "") -> dict:

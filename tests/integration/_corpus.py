@@ -293,3 +293,66 @@ def exclusion_counts(root: Path, month: str) -> dict[tuple[str, str], int]:
     finally:
         con.close()
     return {(k, r): int(n) for k, r, n in rows}
+
+
+# --- a publisher in its own process (killed or raced by the fault tests) ----------------------------------------
+
+#: The synthetic product the fault tests publish: wide enough that a month's write takes a measurable time.
+FAULT_PRODUCT = "fault_product"
+FAULT_GRAIN = ("month", "k")
+
+
+def fault_month(month: str, gen: int, rows: int) -> pa.Table:
+    """One month of the synthetic product; ``gen`` marks which publication wrote it."""
+    import numpy as np
+
+    k = np.arange(rows, dtype=np.int64)
+    rng = np.random.default_rng(gen * 1000 + int(month.replace("-", "")))
+    return pa.table({
+        "month": pa.array(np.full(rows, np.datetime64(f"{month}-01"), dtype="datetime64[D]")).cast(pa.date32()),
+        "k": k,
+        "gen": pa.array(np.full(rows, gen, dtype=np.int64)),
+        "value": rng.normal(size=rows),
+        "label": pa.array([f"{month}:{gen}:{i % 9973:06d}" for i in range(rows)]),
+    })
+
+
+def fingerprint(table: pa.Table) -> tuple[int, str]:
+    """(rows, sha256 of the rows sorted by grain): equal exactly when two versions hold the same content."""
+    import pyarrow.ipc as ipc
+
+    ordered = table.select(["month", "k", "gen", "value", "label"]).sort_by([(c, "ascending") for c in FAULT_GRAIN])
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, ordered.schema) as writer:
+        writer.write_table(ordered.combine_chunks())
+    return table.num_rows, hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+
+
+def publisher_main(argv: list[str]) -> None:
+    """``uri month gen rows run_id [start_at]``: replace one month of the fault product, reporting progress.
+
+    Prints ``WRITING`` once the data is built and hashed (the moment Delta files start to be written) and
+    ``DONE <version> <committed>`` after the commit; ``start_at`` (epoch seconds) lines up racing publishers.
+    """
+    import sys
+
+    from trust_assets.lib import publish
+
+    uri, month, gen, rows, run_id = argv[0], argv[1], int(argv[2]), int(argv[3]), argv[4]
+    start_at = float(argv[5]) if len(argv) > 5 else 0.0
+    data = fault_month(month, gen, rows)
+    real_hash = publish.content_hash
+
+    def hash_then_announce(table, order_by):
+        digest = real_hash(table, order_by)
+        print("WRITING", flush=True)
+        return digest
+
+    publish.content_hash = hash_then_announce
+    while time.time() < start_at:
+        time.sleep(0.001)
+    result = publish.replace_months(uri, data, product=FAULT_PRODUCT, month_column="month", grain=FAULT_GRAIN,
+                                    months=[month], run_id=run_id, metadata={"trust.stage": "fault-test"})
+    print(f"DONE {result.version} {result.committed}", flush=True)
+    sys.stdout.flush()
+    os._exit(0)  # deltalake can abort at interpreter exit after large Arrow work; the commit is done

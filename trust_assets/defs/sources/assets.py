@@ -9,7 +9,7 @@ import dagster as dg
 
 from trust_assets.defs.partitions import monthly_partitions, months_in_window
 from trust_assets.defs.resources import SourcePins, TrustStorage
-from trust_assets.lib.delta_io import SourceError, SourceSchemaError, latest_version
+from trust_assets.lib.delta_io import SourceError, SourceSchemaError, latest_version, pin
 from trust_assets.lib.sources import DEPARTMENTS, SOURCE_TABLES, SourceTable
 
 PINNED_SOURCES = dg.AssetKey(["trust", "pinned_sources"])
@@ -45,9 +45,18 @@ def department_tables(context: dg.AssetExecutionContext, trust: TrustStorage):
         if source_key(table) not in context.selected_asset_keys:
             continue
         uri = paths.source_table(table.dept, table.table)
-        version = latest_version(str(uri))
+        metadata: dict = {"uri": dg.MetadataValue.path(str(uri)),
+                          "report": dg.MetadataValue.path(str(paths.reports / "evaluation.html"))}
+        try:
+            pinned = pin(table, str(uri))  # reads the Delta log only: version, files, sizes, row counts
+            version = pinned.version
+            metadata |= {"dagster/row_count": pinned.row_count, "size_bytes": pinned.size_bytes,
+                         "files": len(pinned.files)}
+        except SourceSchemaError as exc:  # still observed; the run's blocking schema check reports it
+            version = latest_version(str(uri))
+            metadata["problem"] = str(exc)
         yield dg.ObserveResult(asset_key=source_key(table), data_version=dg.DataVersion(str(version)),
-                               metadata={"delta_version": version, "uri": dg.MetadataValue.path(str(uri))})
+                               metadata={"delta_version": version, **metadata})
 
 
 def _check_specs() -> list[dg.AssetCheckSpec]:

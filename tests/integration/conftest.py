@@ -1,0 +1,65 @@
+"""Shared integration fixtures: one tiny synthetic TRUST_HOME generated per session, copied where a test mutates it.
+
+Generating is cheap (~1 s) but a Dagster run of a month is not (~30 s), so a home that has already published is
+also built once per session, and only when a test asks for it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from trust_assets.lib.paths import TrustPaths
+
+#: The tiny home every integration test starts from: 8 months from 2025-01, seed 7.
+TINY_SEED, TINY_MONTHS, TINY_START = 7, 8, "2025-01"
+
+
+def use_home(monkeypatch: pytest.MonkeyPatch, root: Path) -> TrustPaths:
+    """Point TRUST_HOME (and the DAGSTER_HOME the runner derives from it) at ``root`` for one test."""
+    paths = TrustPaths(root)
+    monkeypatch.setenv("TRUST_HOME", str(root))
+    monkeypatch.setenv("DAGSTER_HOME", str(paths.dagster_home))
+    return paths
+
+
+def copy_home(template: Path, destination: Path) -> Path:
+    shutil.copytree(template, destination, symlinks=True)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def tiny_home_template(tmp_path_factory) -> Path:
+    """Department tables only (no trust/ or dagster/ yet). Read-only: copy it before changing anything."""
+    from trust_assets.synth.writer import generate
+
+    root = tmp_path_factory.mktemp("tiny-template") / "home"
+    generate(TrustPaths(root), seed=TINY_SEED, scale="tiny", months=TINY_MONTHS, start=TINY_START)
+    return root
+
+
+@pytest.fixture
+def tiny_home(tiny_home_template, tmp_path, monkeypatch) -> TrustPaths:
+    """A private copy of the tiny home, set as TRUST_HOME for this test."""
+    return use_home(monkeypatch, copy_home(tiny_home_template, tmp_path / "home"))
+
+
+@pytest.fixture(scope="session")
+def published_home_template(tiny_home_template, tmp_path_factory) -> Path:
+    """The tiny home after one successful ``trust run`` of 2025-01: published tables and a Dagster instance exist."""
+    from trust_assets.runner import run_months
+
+    root = copy_home(tiny_home_template, tmp_path_factory.mktemp("published-template") / "home")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_home(monkeypatch, root)
+        outcomes = run_months([TINY_START], echo=lambda *_: None)
+    assert [o.success for o in outcomes] == [True], outcomes[0].message
+    return root
+
+
+@pytest.fixture
+def published_home(published_home_template, tmp_path, monkeypatch) -> TrustPaths:
+    """A private copy of the published home, set as TRUST_HOME for this test."""
+    return use_home(monkeypatch, copy_home(published_home_template, tmp_path / "home"))
