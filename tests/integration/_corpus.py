@@ -313,7 +313,8 @@ def fault_month(month: str, gen: int, rows: int) -> pa.Table:
         "k": k,
         "gen": pa.array(np.full(rows, gen, dtype=np.int64)),
         "value": rng.normal(size=rows),
-        "label": pa.array([f"{month}:{gen}:{i % 9973:06d}" for i in range(rows)]),
+        # incompressible text, so that writing a month takes long enough for a kill to land inside it
+        "label": pa.array([rng.bytes(24).hex() for _ in range(rows)]),
     })
 
 
@@ -345,12 +346,12 @@ def publisher_main(argv: list[str]) -> None:
 
     def hash_then_announce(table, order_by):
         digest = real_hash(table, order_by)
+        while time.time() < start_at:  # racing publishers hash first, then write at the same instant
+            time.sleep(0.0005)
         print("WRITING", flush=True)
         return digest
 
     publish.content_hash = hash_then_announce
-    while time.time() < start_at:
-        time.sleep(0.001)
     result = publish.replace_months(uri, data, product=FAULT_PRODUCT, month_column="month", grain=FAULT_GRAIN,
                                     months=[month], run_id=run_id, metadata={"trust.stage": "fault-test"})
     print(f"DONE {result.version} {result.committed}", flush=True)

@@ -31,6 +31,14 @@ def copy_home(template: Path, destination: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_months() -> list[str]:
+    """Every month (``YYYY-MM``) the tiny home holds in every monthly source, oldest first."""
+    from trust_assets.defs.sources.sensors import shift_month
+
+    return [shift_month(TINY_START, i) for i in range(TINY_MONTHS)]
+
+
+@pytest.fixture(scope="session")
 def tiny_home_template(tmp_path_factory) -> Path:
     """Department tables only (no trust/ or dagster/ yet). Read-only: copy it before changing anything."""
     from trust_assets.synth.writer import generate

@@ -54,20 +54,40 @@ SOURCE_VIEWS = {
 _GEOGRAPHY = """
 create or replace table ref_districts as
 with recursive la as (
-    select "local-authority-code" as code3, "gss-code" as gss, "nice-name" as name, region,
+    select "local-authority-code" as code3, nullif(trim("gss-code"), '') as gss, "nice-name" as name, region,
            coalesce("current-authority" = 'True' and "lower-or-unitary" = 'True', false) as is_current,
-           nullif(trim("replaced-by"), '') as replaced_by
+           nullif(trim("replaced-by"), '') as replaced_by, nullif(trim("former-gss-codes"), '') as former_codes,
+           try_cast("pop-2020" as double) as pop
     from read_csv({csv}, all_varchar = true, header = true)
 ),
-chain(gss, node, steps) as (
-    select gss, code3, 0 from la where gss is not null
+-- one successor per abolished authority: the only one, or of a split the larger by 2020 population (tie: code)
+successor as (
+    select l.code3, s.code3 as next, count(*) over (partition by l.code3) > 1 as split,
+           row_number() over (partition by l.code3 order by s.pop desc nulls last, s.code3) as pick
+    from la as l, unnest(string_split(l.replaced_by, ',')) as r(code)
+    join la as s on s.code3 = trim(r.code)
+    where not l.is_current and l.replaced_by is not null
+),
+walk(gss, node, steps, split) as (
+    select gss, code3, 0, false from la where gss is not null and not is_current
     union all
-    select chain.gss, la.replaced_by, chain.steps + 1
-    from chain join la on la.code3 = chain.node
-    where not la.is_current and la.replaced_by is not null and la.replaced_by not like '%,%' and chain.steps < 20
+    select walk.gss, successor.next, walk.steps + 1, walk.split or successor.split
+    from walk join successor on successor.code3 = walk.node and successor.pick = 1
+    join la on la.code3 = walk.node
+    where not la.is_current and walk.steps < 20
+),
+rules as (
+    select gss as source_code, code3 as target, 1 as priority, 'current' as rule from la where is_current
+    union all
+    select trim(f.code), l.code3, 2, 'former_code'
+    from la as l, unnest(string_split(l.former_codes, ',')) as f(code) where l.is_current
+    union all
+    select walk.gss, walk.node, 3, case when walk.split then 'split_larger_successor' else 'successor' end
+    from walk join la on la.code3 = walk.node and la.is_current
 )
-select chain.gss as source_code, cur.gss as la_code, cur.name as la_name, cur.region
-from chain join la as cur on cur.code3 = chain.node and cur.is_current
+select r.source_code, cur.gss as la_code, cur.name as la_name, cur.region, r.rule
+from rules as r join la as cur on cur.code3 = r.target
+qualify row_number() over (partition by r.source_code order by r.priority) = 1
 """
 
 _CURRENT = """
@@ -82,8 +102,11 @@ create or replace table ref_months as
 select cast(m as date) as month, cast(m + interval 1 month - interval 1 day as date) as month_end
 from unnest(cast({months} as date[])) as t(m);
 
+create or replace table ref_sections as
+select section from read_csv({sic_csv}, all_varchar = true, header = true);
+
 create or replace table ref_uc as
-select s.*, d.la_code, d.region
+select s.* replace (coalesce(s.age_band, 'unknown') as age_band), d.la_code, d.region
 from (select distinct * from src_uc_claims where person_id is not null) as s
 join ref_districts as d on d.source_code = s.residence_la_code;
 
@@ -99,22 +122,43 @@ select s.*, d.la_code, d.region
 from (select distinct * from src_fe_learner_aims where person_id is not null) as s
 join ref_districts as d on d.source_code = s.residence_la_code;
 
+-- businesses: non-employing rows as reported (no key, so identical rows may be two businesses); employing rows
+-- deduplicated to one per employer_id, the most recently born; only the 21 SIC sections count
 create or replace table ref_businesses as
-select s.*, d.la_code, d.region
-from (select distinct * from src_business_register) as s
-join ref_districts as d on d.source_code = s.workplace_la_code;
+with register as (
+    select * replace (upper(trim(sic_section)) as sic_section) from src_business_register
+),
+employing as (
+    select distinct * from register where employer_id is not null
+    qualify row_number() over (partition by employer_id order by birth_date desc nulls last) = 1
+),
+kept as (
+    select * from employing
+    union all
+    select * from register where employer_id is null
+)
+select k.*, d.la_code, d.region
+from kept as k
+join ref_districts as d on d.source_code = k.workplace_la_code
+where k.sic_section in (select section from ref_sections);
+
+-- alive in a month: born before the next month starts (or birth unknown), not dead before it starts
+create or replace table ref_alive as
+select m.month, b.*
+from ref_businesses as b join ref_months as m
+  on (b.birth_date is null or b.birth_date <= m.month_end) and (b.death_date is null or b.death_date >= m.month);
 
 -- newest paye month: follow-ups after it are not observable
 create or replace table ref_newest_paye as select max(month) as month from ref_employments;
 
--- a person's pay per employer per month, and in total
+-- a person's pay per employer per month
 create or replace table ref_person_employer_pay as
 select person_id, employer_id, month, sum(pay_gbp) as pay from ref_employments group by all;
 """
 
 
-def _pay_support(prefix: str, people_sql: str, keys: str) -> str:
-    """SQL for the pay statistic and its sdc_ support columns per cell.
+def _pay_support(people_sql: str, keys: str) -> str:
+    """CTEs ending in ``pay_stats``: the median and its sdc_ support figures per cell.
 
     ``people_sql`` yields (``keys``..., person_id, employer_id, pay): one row per contributing person and
     employer in a cell; a person's pay in the cell is the sum over their employers there.
@@ -122,42 +166,52 @@ def _pay_support(prefix: str, people_sql: str, keys: str) -> str:
     return f"""
     contrib as ({people_sql}),
     person_pay as (select {keys}, person_id, sum(pay) as pay from contrib group by all),
-    employer_pay as (select {keys}, employer_id, sum(pay) as pay from contrib group by all),
-    employer_rank as (
-        select {keys}, pay, row_number() over (partition by {keys} order by pay desc) as rk from employer_pay
+    employer_total as (select {keys}, employer_id, sum(pay) as pay from contrib group by all),
+    employer_pay as (
+        select *, row_number() over (partition by {keys} order by pay desc) as rk from employer_total
     ),
-    {prefix}_stats as (
-        select p.*, e.employers, t.top1, coalesce(t.top2, 0) as top2
+    pay_stats as (
+        select p.*, e.employers, e.top1, e.top2
         from (select {keys}, median(pay) as median_pay, count(*) as people, sum(pay) as total
               from person_pay group by all) as p
-        join (select {keys}, count(distinct employer_id) as employers from contrib group by all) as e using ({keys})
-        join (select {keys}, max(pay) filter (rk = 1) as top1, max(pay) filter (rk = 2) as top2
-              from employer_rank group by all) as t using ({keys})
+        join (select {keys}, count(*) as employers, max(pay) filter (rk = 1) as top1,
+                     coalesce(max(pay) filter (rk = 2), 0) as top2
+              from employer_pay group by all) as e on {_same(keys, "p", "e")}
     )"""
+
+
+def _same(keys: str, left: str, right: str) -> str:
+    """Null-safe equality of two aliases on comma-separated ``keys`` (outcome dimensions can be null)."""
+    return " and ".join(f"{left}.{k.strip()} is not distinct from {right}.{k.strip()}" for k in keys.split(","))
+
+
+def _support_columns(stat: str, alias: str, when: str = "true") -> str:
+    """The five sdc_ columns of ``stat``: 0 where nobody contributes, null where ``when`` is false."""
+    roles = ("people", "employers", "total", "top1", "top2")
+    return ",\n       ".join(f"case when {when} then coalesce({alias}.{r}, 0) end as sdc_{stat}_{r}" for r in roles)
 
 
 _LOCAL = """
 create or replace table ref_local_labour_market_monthly as
 with grid as (
-    select m.month, m.month_end, d.la_code, d.la_name, d.region from ref_months as m cross join ref_current_districts as d
+    select m.month, d.la_code, d.la_name, d.region from ref_months as m cross join ref_current_districts as d
 ),
 uc as (
     select month, la_code, count(distinct person_id) as uc_claimants,
            count(distinct person_id) filter (conditionality_regime = 'searching_for_work') as searching
     from ref_uc group by all
 ),
-""" + _pay_support("pay", "select month, la_code, person_id, employer_id, pay_gbp as pay from ref_employments",
+""" + _pay_support("select month, la_code, person_id, employer_id, pay_gbp as pay from ref_employments",
                    "month, la_code") + """,
 starts as (
     select m.month, a.la_code, count(distinct a.aim_id) as starts
     from ref_aims as a join ref_months as m on a.start_date between m.month and m.month_end group by all
 ),
 employing as (
-    select m.month, b.la_code, count(*) as employers
-    from ref_businesses as b join ref_months as m
-      on b.birth_date <= m.month_end and (b.death_date is null or b.death_date >= m.month)
-    where b.employer_id is not null
-      and exists (select 1 from ref_employments as e where e.employer_id = b.employer_id and e.month = m.month)
+    select a.month, a.la_code, count(distinct a.employer_id) as employers
+    from ref_alive as a
+    where a.employer_id is not null
+      and exists (select 1 from ref_person_employer_pay as e where e.employer_id = a.employer_id and e.month = a.month)
     group by all
 ),
 births as (
@@ -172,9 +226,7 @@ select g.month, g.la_code as local_authority_code, g.la_name as local_authority_
        coalesce(starts.starts, 0) as fe_learner_starts,
        coalesce(employing.employers, 0) as employer_businesses,
        coalesce(births.births, 0) as business_births,
-       p.people as sdc_median_monthly_pay_people, p.employers as sdc_median_monthly_pay_employers,
-       p.total as sdc_median_monthly_pay_total, p.top1 as sdc_median_monthly_pay_top1,
-       p.top2 as sdc_median_monthly_pay_top2
+       """ + _support_columns("median_monthly_pay", "p") + """
 from grid as g
 left join uc using (month, la_code)
 left join pay_stats as p using (month, la_code)
@@ -183,28 +235,20 @@ left join employing using (month, la_code)
 left join births using (month, la_code)
 """
 
+# Workplace-based: a person's employment is placed by its employer's (deduplicated) register row, alive that month;
+# employments at employers missing from the register or excluded from it fall out of this product only.
 _SECTOR = """
 create or replace table ref_sector_region_monthly as
 with grid as (
-    select m.month, m.month_end, r.region, s.section as sic_section
+    select m.month, r.region, s.section as sic_section
     from ref_months as m
     cross join (select distinct region from ref_current_districts) as r
-    cross join (select section from read_csv({sic_csv}, all_varchar = true, header = true)) as s
-),
-alive as (
-    select m.month, b.region, b.sic_section, b.employer_id
-    from ref_businesses as b join ref_months as m
-      on b.birth_date <= m.month_end and (b.death_date is null or b.death_date >= m.month)
-    where b.employer_id is not null
+    cross join ref_sections as s
 ),
 """ + _pay_support(
-    "pay",
     "select a.month, a.region, a.sic_section, e.person_id, e.employer_id, e.pay "
-    "from ref_person_employer_pay as e join alive as a using (month, employer_id)",
+    "from ref_person_employer_pay as e join ref_alive as a using (month, employer_id)",
     "month, region, sic_section") + """,
-employing as (
-    select month, region, sic_section, count(distinct employer_id) as employers from contrib group by all
-),
 births as (
     select m.month, b.region, b.sic_section, count(*) as births
     from ref_businesses as b join ref_months as m on b.birth_date between m.month and m.month_end group by all
@@ -216,64 +260,64 @@ deaths as (
 select g.month, g.region, g.sic_section,
        coalesce(p.people, 0) as payrolled_employees,
        p.median_pay as median_monthly_pay,
-       coalesce(employing.employers, 0) as employer_businesses,
+       coalesce(p.employers, 0) as employer_businesses,
        coalesce(births.births, 0) as business_births,
        coalesce(deaths.deaths, 0) as business_deaths,
-       p.people as sdc_median_monthly_pay_people, p.employers as sdc_median_monthly_pay_employers,
-       p.total as sdc_median_monthly_pay_total, p.top1 as sdc_median_monthly_pay_top1,
-       p.top2 as sdc_median_monthly_pay_top2
+       """ + _support_columns("median_monthly_pay", "p") + """
 from grid as g
 left join pay_stats as p using (month, region, sic_section)
-left join employing using (month, region, sic_section)
 left join births using (month, region, sic_section)
 left join deaths using (month, region, sic_section)
 """
 
 
-def _outcomes(table: str, members_sql: str, month_col: str, dims: str, count_col: str) -> str:
-    """SQL for an outcomes product: members (month, dims, person_id) followed up 3 and 6 months later."""
-    keys = f"{month_col}, {dims}"
+def _outcomes(table: str, members_sql: str, month_col: str, dims: tuple[str, ...], count_col: str,
+              follow_ups: tuple[int, ...]) -> str:
+    """SQL for an outcomes product: members (month, dims, person_id) followed up ``follow_ups`` months later.
+
+    The last follow-up also carries the median pay; a follow-up month after the newest paye month is unobservable.
+    """
+    keys = ", ".join((month_col, *dims))
+    last = max(follow_ups)
+
+    def month_plus(n: int, alias: str = "m") -> str:
+        return f"cast({alias}.{month_col} + interval {n} month as date)"
+
+    joins = "\n    ".join(
+        f"left join in_work as w{n} on w{n}.person_id = m.person_id and w{n}.month = {month_plus(n)}"
+        for n in follow_ups)
+    counts = ",\n           ".join(
+        f"count(distinct m.person_id) filter (w{n}.person_id is not null) as in_work_{n}m" for n in follow_ups)
+    seen = ",\n           ".join(
+        f"{month_plus(n, 'cells')} <= (select month from ref_newest_paye) as seen_{n}m" for n in follow_ups)
+    outcome_cols = ",\n       ".join(f"case when o.seen_{n}m then o.in_work_{n}m end as in_work_{n}m"
+                                      for n in follow_ups)
     return f"""
 create or replace table {table} as
 with members as ({members_sql}),
 in_work as (select distinct person_id, month from ref_person_employer_pay),
 cells as (
-    select {', '.join('m.' + k.strip() for k in keys.split(','))},
-           count(distinct m.person_id) as members,
-           count(distinct m.person_id) filter (w3.person_id is not null) as in_work_3m,
-           count(distinct m.person_id) filter (w6.person_id is not null) as in_work_6m
+    select {", ".join("m." + k for k in (month_col, *dims))}, count(distinct m.person_id) as members,
+           {counts}
     from members as m
-    left join in_work as w3 on w3.person_id = m.person_id
-         and w3.month = cast(m.{month_col} + interval 3 month as date)
-    left join in_work as w6 on w6.person_id = m.person_id
-         and w6.month = cast(m.{month_col} + interval 6 month as date)
+    {joins}
     group by all
 ),
 """ + _pay_support(
-        "pay",
-        f"select distinct m.{month_col}, {', '.join('m.' + d.strip() for d in dims.split(','))}, m.person_id, "
-        f"e.employer_id, e.pay from (select distinct {keys}, person_id from members) as m "
-        f"join ref_person_employer_pay as e on e.person_id = m.person_id "
-        f"and e.month = cast(m.{month_col} + interval 6 month as date)",
+        f"select m.{month_col}, {', '.join('m.' + d for d in dims)}, m.person_id, e.employer_id, e.pay "
+        f"from (select distinct {keys}, person_id from members) as m "
+        f"join ref_person_employer_pay as e on e.person_id = m.person_id and e.month = {month_plus(last)}",
         keys) + f""",
 observable as (
-    select {keys}, members,
-           cast({month_col} + interval 3 month as date) <= (select month from ref_newest_paye) as seen_3m,
-           cast({month_col} + interval 6 month as date) <= (select month from ref_newest_paye) as seen_6m,
-           in_work_3m, in_work_6m
+    select cells.*, {seen}
     from cells
 )
-select {keys}, o.members as {count_col},
-       case when o.seen_3m then o.in_work_3m end as in_work_3m,
-       case when o.seen_6m then o.in_work_6m end as in_work_6m,
-       case when o.seen_6m then o.in_work_6m / o.members end as in_work_6m_rate,
-       case when o.seen_6m then p.median_pay end as median_pay_6m,
-       case when o.seen_6m then p.people end as sdc_median_pay_6m_people,
-       case when o.seen_6m then p.employers end as sdc_median_pay_6m_employers,
-       case when o.seen_6m then p.total end as sdc_median_pay_6m_total,
-       case when o.seen_6m then p.top1 end as sdc_median_pay_6m_top1,
-       case when o.seen_6m then p.top2 end as sdc_median_pay_6m_top2
-from observable as o left join pay_stats as p using ({keys})
+select {", ".join("o." + k for k in (month_col, *dims))}, o.members as {count_col},
+       {outcome_cols},
+       case when o.seen_{last}m then o.in_work_{last}m / o.members end as in_work_{last}m_rate,
+       case when o.seen_{last}m then p.median_pay end as median_pay_{last}m,
+       {_support_columns(f"median_pay_{last}m", "p", f"o.seen_{last}m")}
+from observable as o left join pay_stats as p on {_same(keys, "p", "o")}
 """
 
 
@@ -281,14 +325,14 @@ _CLAIMANTS = _outcomes(
     "ref_claimant_employment_outcomes",
     "select u.month as cohort_month, u.region, u.age_band, u.disability, u.person_id from ref_uc as u "
     "join ref_months as m on u.month = m.month where u.claim_start_date between m.month and m.month_end",
-    "cohort_month", "region, age_band, disability", "cohort_claimants")
+    "cohort_month", ("region", "age_band", "disability"), "cohort_claimants", (3, 6))
 
 _SKILLS = _outcomes(
     "ref_skills_employment_outcomes",
     "select m.month as completion_month, a.region, a.ssa_tier1, a.nsf_funded, a.person_id from ref_aims as a "
     "join ref_months as m on a.actual_end_date between m.month and m.month_end "
-    "where a.outcome in ('completed', 'achieved')",
-    "completion_month", "region, ssa_tier1, nsf_funded", "completers")
+    "where a.outcome in ('completed', 'achieved') and a.ssa_tier1 between 1 and 15",
+    "completion_month", ("region", "ssa_tier1", "nsf_funded"), "completers", (6,))
 
 
 def _quote(value: str) -> str:
@@ -327,9 +371,9 @@ def build_reference(con, home: Path, months: Iterable[str], *, reference_dir: Pa
         con.execute(f"create or replace view {view} as select * from read_parquet([{', '.join(map(_quote, files))}])")
     con.execute(_GEOGRAPHY.format(csv=la_csv))
     con.execute(_CURRENT.format(csv=la_csv))
-    con.execute(_CLEAN.format(months=month_list))
+    con.execute(_CLEAN.format(months=month_list, sic_csv=sic_csv))
     con.execute(_LOCAL)
-    con.execute(_SECTOR.format(sic_csv=sic_csv))
+    con.execute(_SECTOR)
     con.execute(_CLAIMANTS)
     con.execute(_SKILLS)
     return dict(REFERENCE_TABLES)
