@@ -152,8 +152,11 @@ def failure_message(instance, run_id: str) -> str:
         if event is None:
             continue
         if event.event_type == DagsterEventType.STEP_FAILURE:
-            error = event.step_failure_data.error
-            lines.append(f"step {event.step_key} failed: {error.message.strip() if error else ''}")
+            error, messages = event.step_failure_data.error, []
+            while error is not None:  # Dagster wraps the user's exception: its cause says what went wrong
+                messages.append(error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name)
+                error = error.cause
+            lines.append(f"step {event.step_key} failed: " + " <- ".join(messages[-2:]))
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             data = event.asset_check_evaluation_data
             if not data.passed:

@@ -1,44 +1,8 @@
 {#-
   SQL fragments for the audit model conformance_exclusions: each yields rows of
-  (month, source_key, row_basis, reason, recorded_code, is_excluded, affected_rows) for the built months.
+  (month, source_key, row_basis, reason, recorded_code, is_excluded, affected_rows) for the built months. The
+  person-level sources are counted from their screened views by trust_row_rule_counts (macros/trust_row_rules.sql).
 -#}
-
-{% macro trust_raw_row_exclusions(staging_model, source_key, basis_column, columns) -%}
-  {#- Rows without a person and extra copies of exact duplicate rows, by the month of `basis_column`. -#}
-    select
-        {{ trust_month_of(basis_column) }} as month,
-        '{{ source_key }}' as source_key,
-        '{{ basis_column }}' as row_basis,
-        'null_person_id' as reason,
-        cast(null as {{ dbt.type_string() }}) as recorded_code,
-        true as is_excluded,
-        count(*) as affected_rows
-    from {{ ref(staging_model) }}
-    where {{ trust_in_build_months(basis_column) }}
-        and person_id is null
-    group by {{ trust_month_of(basis_column) }}
-
-    union all
-
-    select
-        {{ trust_month_of(basis_column) }} as month,
-        '{{ source_key }}' as source_key,
-        '{{ basis_column }}' as row_basis,
-        'duplicate_row' as reason,
-        cast(null as {{ dbt.type_string() }}) as recorded_code,
-        true as is_excluded,
-        sum(copies - 1) as affected_rows
-    from (
-        select {{ columns | join(', ') }}, count(*) as copies
-        from {{ ref(staging_model) }}
-        where {{ trust_in_build_months(basis_column) }}
-            and person_id is not null
-        group by {{ columns | join(', ') }}
-        having count(*) > 1
-    ) as duplicated
-    group by {{ trust_month_of(basis_column) }}
-{%- endmacro %}
-
 
 {% macro trust_district_exclusions(model, source_key, basis_column, month_expression, code_column,
                                    rule_column, where='1 = 1', basis_label=none) -%}

@@ -1,46 +1,24 @@
-"""Damaged copies of one generated home: the shared setup of the bad-input and fault tests.
+"""Damaging a copy of a generated home, and publishing from a process that can be killed: helpers of the
+bad-input and fault tests.
 
-One tiny home is generated and run once (2025-01..2025-02) per test session, with its department folders made
-read-only first, so that a last good published version exists and the trust's read-only use of the departments is
-observed on a real run. Each test copies that home and damages the copy: a department table rewritten with another
-schema, a folder renamed, a month deleted or shrunk, bad rows appended. The damage goes through deltalake, as a
-department's own writes would, so every change is a new Delta version the trust pins.
+The tests start from conftest's published home (the tiny home after a run of 2025-01, so a last good version
+exists) and damage their own copy: a department table rewritten with another schema, a folder renamed, a month
+deleted or shrunk, bad rows appended. The damage goes through deltalake, as a department's own writes would, so
+every change is a new Delta version that the trust pins.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-SEED = 7
-SCALE = "tiny"
-SOURCE_MONTHS = 8
-START = "2025-01"
-#: Months the base home publishes; the damaged runs build 2025-02 again (row-level) or 2025-03 (structural).
-BASE_MONTHS = ["2025-01", "2025-02"]
-
-
-@dataclass(frozen=True)
-class BaseHome:
-    """The generated, published home every test copies, and what its one run did."""
-
-    root: Path
-    run_success: bool
-    run_message: str
-    run_seconds: float
-    #: (relative path, size, mtime_ns, mode) of everything under departments/, before and after the run.
-    departments_before: tuple[tuple[str, int, int, int], ...]
-    departments_after: tuple[tuple[str, int, int, int], ...]
-    published: dict[str, PublishedState] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,11 +30,8 @@ class PublishedState:
     content_hash: str
 
 
-_BASE: dict[str, BaseHome] = {}
-
-
 def tree_listing(folder: Path) -> tuple[tuple[str, int, int, int], ...]:
-    """Every file and folder under ``folder`` with size, mtime and permission bits: any write changes it."""
+    """(relative path, size, mtime_ns, mode) of everything under ``folder``: any write changes it."""
     entries = []
     for path in sorted(folder.rglob("*")):
         info = path.lstat()
@@ -69,11 +44,11 @@ def set_writable(folder: Path, writable: bool) -> None:
     """chmod -R a-w (or u+w back) on ``folder``: the departments grant the trust read access only."""
     for path in [folder, *folder.rglob("*")]:
         mode = stat.S_IMODE(path.lstat().st_mode)
-        path.chmod(mode & ~0o222 if not writable else mode | stat.S_IWUSR)
+        path.chmod(mode | stat.S_IWUSR if writable else mode & ~0o222)
 
 
 def published_state(root: Path) -> dict[str, PublishedState]:
-    """Version, row count and content hash of every published product under ``root``."""
+    """Version, row count and content hash of every published product under ``root``, read at its latest version."""
     from deltalake import DeltaTable
 
     from trust_assets.lib.paths import TrustPaths
@@ -90,7 +65,7 @@ def published_state(root: Path) -> dict[str, PublishedState]:
 
 
 def product_month(root: Path, product_name: str, month: str, version: int | None = None) -> pa.Table:
-    """One month of a published product, sorted by its grain, for exact comparison across runs."""
+    """One month of a published product, sorted by its grain, for exact comparison across versions."""
     from trust_assets.lib.paths import TrustPaths
     from trust_assets.lib.products import product
     from trust_assets.lib.publish import read_months
@@ -100,70 +75,26 @@ def product_month(root: Path, product_name: str, month: str, version: int | None
     return data.sort_by([(c, "ascending") for c in p.grain])
 
 
-class _Env:
-    """Set TRUST_HOME/DAGSTER_HOME for a block and put them back (the runner writes os.environ directly)."""
-
-    def __init__(self, root: Path) -> None:
-        self.values = {"TRUST_HOME": str(root), "DAGSTER_HOME": str(root / "dagster"),
-                       "GX_ANALYTICS_ENABLED": "false", "DAGSTER_DISABLE_TELEMETRY": "1"}
-
-    def __enter__(self) -> None:
-        self.saved = {k: os.environ.get(k) for k in self.values}
-        os.environ.update(self.values)
-
-    def __exit__(self, *exc) -> None:
-        for key, value in self.saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+@dataclass(frozen=True)
+class RunResult:
+    success: bool
+    message: str
+    seconds: float
 
 
-def base_home(tmp_path_factory) -> BaseHome:
-    """Generate, make departments/ read-only, run 2025-01..2025-02 once per session (shared by both files)."""
-    if "home" in _BASE:
-        return _BASE["home"]
-    from trust_assets.lib.paths import TrustPaths
-    from trust_assets.runner import run_months
-    from trust_assets.synth.writer import generate
+def run(months: list[str]) -> RunResult:
+    """Run the monthly job on the current TRUST_HOME as ``trust run`` does; a refusal before the job is a failure."""
+    import click
 
-    root = tmp_path_factory.mktemp("wap_base") / "home"
-    root.mkdir()
-    paths = TrustPaths(root)
-    with _Env(root):
-        generate(paths, seed=SEED, scale=SCALE, months=SOURCE_MONTHS, start=START)
-        set_writable(paths.departments, False)
-        before = tree_listing(paths.departments)
-        started = time.perf_counter()
-        outcomes = run_months(BASE_MONTHS, echo=lambda _: None)
-        seconds = time.perf_counter() - started
-        after = tree_listing(paths.departments)
-        success = all(o.success for o in outcomes)
-        published = published_state(root) if success else {}
-    _BASE["home"] = BaseHome(root, success, "; ".join(o.message for o in outcomes), seconds, before, after,
-                             published)
-    return _BASE["home"]
-
-
-def copy_home(base: BaseHome, target: Path, monkeypatch) -> Path:
-    """A private copy of the base home as this test's TRUST_HOME, departments writable so the test can damage them."""
-    shutil.copytree(base.root, target, symlinks=True)
-    set_writable(target / "departments", True)
-    monkeypatch.setenv("TRUST_HOME", str(target))
-    monkeypatch.setenv("DAGSTER_HOME", str(target / "dagster"))
-    monkeypatch.setenv("GX_ANALYTICS_ENABLED", "false")
-    return target
-
-
-def run(months: list[str]):
-    """Run the monthly job on the current TRUST_HOME; returns (success, message, run_id, seconds)."""
     from trust_assets.runner import run_months
 
     started = time.perf_counter()
-    outcomes = run_months(months, echo=lambda _: None)
-    seconds = time.perf_counter() - started
-    return (all(o.success for o in outcomes), "\n".join(o.message for o in outcomes),
-            outcomes[-1].run_id if outcomes else "", seconds)
+    try:
+        outcomes = run_months(months, echo=lambda *_: None)
+    except click.ClickException as exc:  # e.g. the department tables could not even be observed
+        return RunResult(False, exc.format_message(), time.perf_counter() - started)
+    return RunResult(all(o.success for o in outcomes), "\n".join(o.message for o in outcomes),
+                     time.perf_counter() - started)
 
 
 # --- damage -----------------------------------------------------------------------------------------------------

@@ -78,14 +78,14 @@ def conform_codes(rows: list[dict[str, str]]) -> dict[str, District]:
         if chosen:
             next_step[code] = (chosen, second is not None)
 
-    def resolve(start: str) -> tuple[str, int, bool]:
-        code, hops, split = start, 0, False
+    def resolve(start: str) -> str:
+        # the rule names (successor, split) matter to the audit, not to which district a code lands in
+        code = start
         for _ in range(MAX_HOPS):
             if code not in next_step:
                 break
-            code, was_split = next_step[code]
-            hops, split = hops + 1, split or was_split
-        return code, hops, split
+            code = next_step[code][0]
+        return code
 
     def is_district(row: dict[str, str]) -> bool:
         return _flag(row["current-authority"]) and _flag(row["lower-or-unitary"])
@@ -93,8 +93,7 @@ def conform_codes(rows: list[dict[str, str]]) -> dict[str, District]:
     # (priority, target is not a district, start code) ranks candidates for one recorded code, as the dbt model does
     candidates: dict[str, tuple[tuple[int, int, str], dict[str, str] | None]] = {}
     for start, row in authorities.items():
-        target_code, hops, split = resolve(start)
-        target = authorities.get(target_code)
+        target = authorities.get(resolve(start))
         if target is None:
             continue
         usable = _flag(target["current-authority"]) and is_district(target)

@@ -1,10 +1,10 @@
 {{ config(unique_key='month', pre_hook=trust_delete_built_months('month')) }}
 {#-
-  What conformance did to the rows each built month used: rows dropped (no person id, exact duplicates), rows whose
-  district code is not conformable (unknown, missing, a county or combined authority, abolished without successor),
-  rows recoded to a current district (former code, successor, split rule: counted, not excluded), PAYE rows whose
-  employer is not on the business register (excluded from sector_region_monthly only), unknown SIC sections and
-  sector subject areas. Aggregates only; the audit queries it (e.g. share of rows excluded per source and month).
+  What conformance did to the rows each built month used: rows excluded by a source row rule (reasons of
+  macros/trust_row_rules.sql: null ids, months out of range, negative pay, district not conformable, conflicting
+  rows; every copy counted), extra copies of exact duplicates (duplicate_row), rows recoded to a current district
+  (former code, successor, split rule: counted, not excluded), PAYE rows whose employer is not on the business
+  register (excluded from sector_region_monthly only), unknown SIC sections and sector subject areas. Aggregates only; the audit queries it (e.g. share of rows excluded per source and month).
   row_basis names the date column that places a row in a month (aims: start_date for starts, actual_end_date for
   completions; businesses: birth_date and death_date).
 -#}
@@ -12,41 +12,24 @@ with
 
 uc_claims_rows as (
 
-    {{ trust_raw_row_exclusions('stg_dwp__uc_claims', 'dwp/uc_claims', 'month',
-        ['person_id', 'month', 'residence_la_code', 'age_band', 'sex', 'disability', 'conditionality_regime',
-         'claim_start_date']) }}
-
-),
-
-uc_claims_districts as (
-
-    {{ trust_district_exclusions('int_uc_claims_conformed', 'dwp/uc_claims', 'reported_month', 'month',
-        'residence_la_code', 'district_conformance', basis_label='month') }}
+    {{ trust_row_rule_counts('int_uc_claims_screened', 'dwp/uc_claims', 'month', 'residence_la_code') }}
 
 ),
 
 paye_rows as (
 
-    {{ trust_raw_row_exclusions('stg_hmrc__paye_employments', 'hmrc/paye_employments', 'month',
-        ['person_id', 'employer_id', 'month', 'pay_gbp', 'residence_la_code', 'employment_start_date']) }}
-
-),
-
-paye_districts as (
-
-    {{ trust_district_exclusions('int_employments_linked', 'hmrc/paye_employments', 'reported_month', 'month',
-        'residence_la_code', 'residence_conformance', basis_label='month') }}
+    {{ trust_row_rule_counts('int_employments_screened', 'hmrc/paye_employments', 'month', 'residence_la_code') }}
 
 ),
 
 paye_employers as (
 
+    {#- kept PAYE rows (their employer_id is never null) that sector_region_monthly cannot place -#}
     select
         month,
         'hmrc/paye_employments' as source_key,
         'month' as row_basis,
         case
-            when employer_id is null then 'missing_employer'
             when not is_known_employer then 'unknown_employer'
             when workplace_region is null then 'employer_district_not_conformable'
             else 'employer_sic_section_unknown'
@@ -56,12 +39,10 @@ paye_employers as (
         count(*) as affected_rows
     from {{ ref('int_employments_linked') }}
     where {{ trust_in_build_months('reported_month') }}
-        and (employer_id is null or not is_known_employer or workplace_region is null
-            or employer_sic_section is null)
+        and (not is_known_employer or workplace_region is null or employer_sic_section is null)
     group by
         month,
         case
-            when employer_id is null then 'missing_employer'
             when not is_known_employer then 'unknown_employer'
             when workplace_region is null then 'employer_district_not_conformable'
             else 'employer_sic_section_unknown'
@@ -71,23 +52,15 @@ paye_employers as (
 
 aim_start_rows as (
 
-    {{ trust_raw_row_exclusions('stg_dfe__fe_learner_aims', 'dfe/fe_learner_aims', 'start_date',
-        ['person_id', 'aim_id', 'start_date', 'planned_end_date', 'actual_end_date', 'outcome', 'ssa_tier1',
-         'level', 'residence_la_code', 'nsf_funded']) }}
+    {{ trust_row_rule_counts('int_learner_aims_screened', 'dfe/fe_learner_aims', 'start_date',
+        'residence_la_code') }}
 
 ),
 
-aim_start_districts as (
+aim_completion_rows as (
 
-    {{ trust_district_exclusions('int_learner_aims_conformed', 'dfe/fe_learner_aims', 'start_date', 'start_month',
-        'residence_la_code', 'district_conformance') }}
-
-),
-
-aim_completion_districts as (
-
-    {{ trust_district_exclusions('int_learner_aims_conformed', 'dfe/fe_learner_aims', 'actual_end_date',
-        'completion_month', 'residence_la_code', 'district_conformance', where='is_completed') }}
+    {{ trust_row_rule_counts('int_learner_aims_screened', 'dfe/fe_learner_aims', 'actual_end_date',
+        'residence_la_code', where="coalesce(outcome in ('completed', 'achieved'), false)") }}
 
 ),
 
@@ -138,8 +111,8 @@ business_{{ basis }}_sections as (
 
 unioned as (
 
-    {%- for cte in ['uc_claims_rows', 'uc_claims_districts', 'paye_rows', 'paye_districts', 'paye_employers',
-                    'aim_start_rows', 'aim_start_districts', 'aim_completion_districts', 'aim_subject_areas',
+    {%- for cte in ['uc_claims_rows', 'paye_rows', 'paye_employers', 'aim_start_rows', 'aim_completion_rows',
+                    'aim_subject_areas',
                     'business_birth_date_districts', 'business_birth_date_sections',
                     'business_death_date_districts', 'business_death_date_sections'] %}
     select * from {{ cte }}

@@ -1,19 +1,15 @@
 {#-
-  PAYE employment-months linked to the employer's business record: exact duplicates removed, rows without a person
-  dropped, month conformed, residence conformed to a current district, and the employer's workplace district,
-  region and SIC section attached by employer_id. `reported_month` is HMRC's own column: filter on it to prune.
+  PAYE employment-months that pass the source row rules (int_employments_screened: one copy of each exact
+  duplicate, ids present, month in range, pay not negative, residence conformed, no conflicting rows), with month
+  conformed and the employer's workplace district, region and SIC section attached by employer_id.
+  `reported_month` is HMRC's own column: filter on it to prune.
 -#}
 with
 
 employments as (
 
-    select * from {{ ref('stg_hmrc__paye_employments') }}
-
-),
-
-districts as (
-
-    select * from {{ ref('int_district_codes_conformed') }}
+    select * from {{ ref('int_employments_screened') }}
+    where row_rule_reason is null
 
 ),
 
@@ -21,20 +17,6 @@ employers as (
 
     select * from {{ ref('int_businesses_conformed') }}
     where is_employer_record
-
-),
-
-deduplicated as (
-
-    select distinct
-        person_id,
-        employer_id,
-        month,
-        pay_gbp,
-        residence_la_code,
-        employment_start_date
-    from employments
-    where person_id is not null
 
 ),
 
@@ -49,18 +31,16 @@ final as (
         coalesce(e.pay_gbp > 0, false) as is_paid,
         e.employment_start_date,
         e.residence_la_code,
-        d.local_authority_code as residence_local_authority_code,
-        d.region as residence_region,
-        {{ trust_district_conformance('e.residence_la_code', 'd') }} as residence_conformance,
+        e.residence_local_authority_code,
+        e.residence_region,
+        e.district_conformance as residence_conformance,
         b.employer_id is not null as is_known_employer,
         b.local_authority_code as workplace_local_authority_code,
         b.region as workplace_region,
         b.sic_section as employer_sic_section,
         b.birth_date as employer_birth_date,
         b.death_date as employer_death_date
-    from deduplicated as e
-    left join districts as d
-        on e.residence_la_code = d.district_code
+    from employments as e
     left join employers as b
         on e.employer_id = b.employer_id
 

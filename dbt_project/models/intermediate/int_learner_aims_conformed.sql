@@ -1,43 +1,21 @@
 {#-
-  Further education learning aims: exact duplicates removed, rows without a person dropped, residence conformed,
-  sector subject area checked against the tier-1 list, start and completion months conformed.
-  Filter on start_date / actual_end_date (the department's own columns) to prune.
+  Further education learning aims that pass the source row rules (int_learner_aims_screened: one copy of each
+  exact duplicate, no null person ids, end not before start, residence conformed, no conflicting rows), with
+  sector subject area checked against the tier-1 list and start and completion months conformed.
+  Filter on start_date or actual_end_date (the department's own columns) to prune.
 -#}
 with
 
 aims as (
 
-    select * from {{ ref('stg_dfe__fe_learner_aims') }}
-
-),
-
-districts as (
-
-    select * from {{ ref('int_district_codes_conformed') }}
+    select * from {{ ref('int_learner_aims_screened') }}
+    where row_rule_reason is null
 
 ),
 
 subject_areas as (
 
     select * from {{ ref('stg_reference__sector_subject_areas') }}
-
-),
-
-deduplicated as (
-
-    select distinct
-        person_id,
-        aim_id,
-        start_date,
-        planned_end_date,
-        actual_end_date,
-        outcome,
-        ssa_tier1,
-        level,
-        residence_la_code,
-        nsf_funded
-    from aims
-    where person_id is not null
 
 ),
 
@@ -58,13 +36,11 @@ final as (
         a.level,
         a.nsf_funded,
         a.residence_la_code,
-        d.local_authority_code,
-        d.local_authority_name,
-        d.region,
-        {{ trust_district_conformance('a.residence_la_code', 'd') }} as district_conformance
-    from deduplicated as a
-    left join districts as d
-        on a.residence_la_code = d.district_code
+        a.local_authority_code,
+        a.local_authority_name,
+        a.region,
+        a.district_conformance
+    from aims as a
     left join subject_areas as s
         on a.ssa_tier1 = s.ssa_tier1
 

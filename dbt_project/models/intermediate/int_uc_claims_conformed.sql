@@ -1,58 +1,36 @@
 {#-
-  Universal Credit claimant-months: exact duplicates removed, rows without a person dropped, month conformed, and
-  residence conformed to a current district (null local_authority_code when not conformable; the rule says why).
-  `reported_month` is the department's own column: filter on it so DuckDB prunes the parquet row groups.
+  Universal Credit claimant-months that pass the source row rules (int_uc_claims_screened: one copy of each exact
+  duplicate, no null person ids, months in range, residence conformed to a current district, no conflicting
+  rows), with month conformed. `reported_month` is the department's own column: filter on it so DuckDB prunes
+  the parquet row groups.
 -#}
 with
 
-claims as (
+screened as (
 
-    select * from {{ ref('stg_dwp__uc_claims') }}
-
-),
-
-districts as (
-
-    select * from {{ ref('int_district_codes_conformed') }}
-
-),
-
-deduplicated as (
-
-    select distinct
-        person_id,
-        month,
-        residence_la_code,
-        age_band,
-        sex,
-        disability,
-        conditionality_regime,
-        claim_start_date
-    from claims
-    where person_id is not null
+    select * from {{ ref('int_uc_claims_screened') }}
 
 ),
 
 final as (
 
     select
-        c.person_id,
-        c.month as reported_month,
-        {{ trust_month_of('c.month') }} as month,
-        c.residence_la_code,
-        d.local_authority_code,
-        d.local_authority_name,
-        d.region,
-        {{ trust_district_conformance('c.residence_la_code', 'd') }} as district_conformance,
-        coalesce(c.age_band, 'unknown') as age_band,
-        c.sex,
-        c.disability,
-        c.conditionality_regime,
-        c.claim_start_date,
-        {{ trust_month_of('c.claim_start_date') }} as claim_start_month
-    from deduplicated as c
-    left join districts as d
-        on c.residence_la_code = d.district_code
+        person_id,
+        month as reported_month,
+        {{ trust_month_of('month') }} as month,
+        residence_la_code,
+        local_authority_code,
+        local_authority_name,
+        region,
+        district_conformance,
+        coalesce(age_band, 'unknown') as age_band,
+        sex,
+        disability,
+        conditionality_regime,
+        claim_start_date,
+        {{ trust_month_of('claim_start_date') }} as claim_start_month
+    from screened
+    where row_rule_reason is null
 
 )
 

@@ -17,11 +17,12 @@ claims as (
 
 hmrc_months as (
 
-    {#- the newest HMRC month at or before the last follow-up this run needs -#}
+    {#- the newest HMRC month at or before the last follow-up this run needs, from rows the row rules kept -#}
     select max(month) as newest_month
-    from {{ ref('stg_hmrc__paye_employments') }}
-    where {{ trust_in_build_months('month', 3) }}
-        or {{ trust_in_build_months('month', 6) }}
+    from {{ ref('int_employments_screened') }}
+    where ({{ trust_in_build_months('month', 3) }}
+        or {{ trust_in_build_months('month', 6) }})
+        and row_rule_reason is null
 
 ),
 

@@ -20,8 +20,9 @@ aims as (
 hmrc_months as (
 
     select max(month) as newest_month
-    from {{ ref('stg_hmrc__paye_employments') }}
+    from {{ ref('int_employments_screened') }}
     where {{ trust_in_build_months('month', 6) }}
+        and row_rule_reason is null
 
 ),
 

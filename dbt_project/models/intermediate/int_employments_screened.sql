@@ -1,0 +1,85 @@
+{#-
+  PAYE employment-month rows screened by the source row rules: one row per distinct source row, `copies` of it in
+  the source, its residence conformed, and `row_rule_reason`, the rule failure that excludes it (null: kept).
+  Precedence: null_person_id, null_employer_id, month_not_month_start, negative_pay (an error in the source;
+  zero pay is kept and means not paid that month), start_after_month (employment started after the pay month),
+  then the residence district, then conflicting_duplicate (two differing rows for one person, employer and month
+  that both pass the rest: neither is trusted, so both are dropped rather than kept or summed). A negative-pay row
+  beside a valid row for the same key is excluded alone: the valid row stays. Filter on `month` to prune.
+-#}
+with
+
+employments as (
+
+    select * from {{ ref('stg_hmrc__paye_employments') }}
+
+),
+
+districts as (
+
+    select * from {{ ref('int_district_codes_conformed') }}
+
+),
+
+distinct_rows as (
+
+    select
+        person_id,
+        employer_id,
+        month,
+        pay_gbp,
+        residence_la_code,
+        employment_start_date,
+        count(*) as copies
+    from employments
+    group by person_id, employer_id, month, pay_gbp, residence_la_code, employment_start_date
+
+),
+
+checked as (
+
+    select
+        e.*,
+        d.local_authority_code as residence_local_authority_code,
+        d.region as residence_region,
+        {{ trust_district_conformance('e.residence_la_code', 'd') }} as district_conformance,
+        {{ trust_first_failure([
+            ("'null_person_id'", "e.person_id is null"),
+            ("'null_employer_id'", "e.employer_id is null or e.employer_id = ''"),
+            ("'month_not_month_start'", "e.month <> " ~ trust_month_of('e.month')),
+            ("'negative_pay'", "e.pay_gbp < 0"),
+            ("'start_after_month'",
+             "e.employment_start_date >= " ~ trust_months_after(trust_month_of('e.month'), 1)),
+            (trust_district_conformance('e.residence_la_code', 'd'), "d.local_authority_code is null"),
+        ]) }} as row_failure
+    from distinct_rows as e
+    left join districts as d
+        on e.residence_la_code = d.district_code
+
+),
+
+screened as (
+
+    {{ trust_screen_versions('checked', ['month', 'person_id', 'employer_id']) }}
+
+),
+
+final as (
+
+    select
+        person_id,
+        employer_id,
+        month,
+        pay_gbp,
+        residence_la_code,
+        employment_start_date,
+        copies,
+        residence_local_authority_code,
+        residence_region,
+        district_conformance,
+        row_rule_reason
+    from screened
+
+)
+
+select * from final

@@ -1,0 +1,245 @@
+"""The Dagster UI's own API over the real code location: the graph a data engineer sees, and a month launched from it.
+
+Starts ``dagster-webserver -w workspace.yaml`` on loopback (as ``trust ui`` does, minus the daemon) and talks to it
+through ``POST /graphql``, the API the UI's pages call.
+
+Run coordinator: this instance uses ``DefaultRunCoordinator``, so a launched run starts at once in a subprocess of
+the webserver. The trust's own instance queues runs for the daemon, but starting ``dagster-daemon`` here would also
+start the ``new_source_versions`` sensor (default status RUNNING), which would request a run for every month of the
+home alongside the one under test. Without a daemon the test runs exactly the run it launched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from deltalake import DeltaTable
+
+from trust_assets.lib.paths import PROJECT_ROOT, TrustPaths
+from trust_assets.lib.products import PRODUCTS
+from trust_assets.lib.sources import SOURCE_TABLES
+from trust_assets.sharing.testing import free_port
+
+pytestmark = pytest.mark.integration
+
+LOCATION = "trust_assets"
+JOB = "monthly_products"
+START_TIMEOUT_S = 120
+RUN_TIMEOUT_S = 180
+TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+
+DEFAULT_COORDINATOR = """
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: DefaultRunCoordinator
+"""
+
+ASSETS_QUERY = """
+query TrustAssets {
+  assetNodes {
+    assetKey { path }
+    groupName
+    kinds
+    isObservable
+    isPartitioned
+    jobNames
+    dependencyKeys { path }
+    assetChecksOrError {
+      __typename
+      ... on AssetChecks { checks { name blocking } }
+    }
+  }
+}
+"""
+
+REPOSITORIES_QUERY = """
+query Repositories {
+  repositoriesOrError {
+    __typename
+    ... on RepositoryConnection { nodes { name location { name } jobs { name } } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+LAUNCH_RUN = """
+mutation LaunchRun($executionParams: ExecutionParams!) {
+  launchRun(executionParams: $executionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on Error { message }
+  }
+}
+"""
+
+RUN_STATUS = """
+query RunStatus($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run { runId status tags { key value } }
+    ... on Error { message }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Webserver:
+    url: str
+    paths: TrustPaths
+    log: Path
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}},
+                              timeout=60)
+        assert response.status_code == 200, f"/graphql answered {response.status_code}: {response.text[:2000]}\n" \
+            f"webserver log:\n{self.log_tail()}"
+        body = response.json()
+        assert not body.get("errors"), f"GraphQL errors: {body['errors']}"
+        return body["data"]
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop the webserver and everything it started (code server, run workers): they share its process group."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):  # children that outlived the leader (a run worker mid-step)
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def webserver(tiny_home: TrustPaths, tmp_path: Path) -> Iterator[Webserver]:
+    from trust_assets.runner import DAGSTER_YAML
+
+    tiny_home.ensure()
+    (tiny_home.dagster_home / "dagster.yaml").write_text(DAGSTER_YAML + DEFAULT_COORDINATOR)
+    port = free_port()
+    log = tmp_path / "webserver.log"
+    executable = Path(sys.executable).parent / "dagster-webserver"
+    env = {**os.environ, "TRUST_HOME": str(tiny_home.root), "DAGSTER_HOME": str(tiny_home.dagster_home),
+           "DAGSTER_DISABLE_TELEMETRY": "1", "GX_ANALYTICS_ENABLED": "false"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(executable), "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    server = Webserver(f"http://127.0.0.1:{port}", tiny_home, log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"dagster-webserver exited with {process.returncode}:\n{server.log_tail()}")
+            try:
+                if httpx.get(f"{server.url}/server_info", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"dagster-webserver did not answer /server_info in {START_TIMEOUT_S} s:\n"
+                            f"{server.log_tail()}")
+            time.sleep(0.5)
+        yield server
+    finally:
+        _stop(process)
+
+
+def _repository(server: Webserver) -> dict[str, Any]:
+    """The code location's repository, once the webserver has loaded it."""
+    result = server.graphql(REPOSITORIES_QUERY)["repositoriesOrError"]
+    assert result["__typename"] == "RepositoryConnection", result
+    [repository] = [r for r in result["nodes"] if r["location"]["name"] == LOCATION]
+    return repository
+
+
+def _launch_month(server: Webserver, repository: str, month: str) -> str:
+    params = {
+        "selector": {"repositoryLocationName": LOCATION, "repositoryName": repository, "jobName": JOB},
+        "runConfigData": {},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": f"{month}-01"},
+                                       {"key": "trust/trigger", "value": "integration-test"}]},
+    }
+    launched = server.graphql(LAUNCH_RUN, {"executionParams": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return launched["run"]["runId"]
+
+
+def _wait_for_run(server: Webserver, run_id: str) -> str:
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while True:
+        run = server.graphql(RUN_STATUS, {"runId": run_id})["runOrError"]
+        assert run["__typename"] == "Run", run
+        if run["status"] in TERMINAL:
+            return run["status"]
+        if time.monotonic() > deadline:
+            hint = " (QUEUED: the instance's run coordinator waits for a daemon)" if run["status"] == "QUEUED" else ""
+            pytest.fail(f"run {run_id} still {run['status']}{hint} after {RUN_TIMEOUT_S} s:\n{server.log_tail()}")
+        time.sleep(2)
+
+
+def _failure(paths: TrustPaths, run_id: str) -> str:
+    from dagster import DagsterInstance
+
+    from trust_assets.runner import failure_message
+
+    with DagsterInstance.from_config(str(paths.dagster_home)) as instance:
+        return failure_message(instance, run_id)
+
+
+def test_ui_lists_the_trust_graph_and_publishes_a_month_it_launched(webserver, tiny_months):
+    repository = _repository(webserver)
+    assert JOB in {j["name"] for j in repository["jobs"]}
+
+    nodes = {"/".join(n["assetKey"]["path"]): n for n in webserver.graphql(ASSETS_QUERY)["assetNodes"]}
+
+    def checks(key: str) -> dict[str, bool]:
+        result = nodes[key]["assetChecksOrError"]
+        assert result["__typename"] == "AssetChecks", result
+        return {c["name"]: c["blocking"] for c in result["checks"]}
+
+    for table in SOURCE_TABLES:
+        assert nodes[table.key]["isObservable"], table.key
+        assert {"path": table.key.split("/")} in nodes["trust/pinned_sources"]["dependencyKeys"]
+    pinned = checks("trust/pinned_sources")
+    assert set(pinned) == {f"{t.key.replace('/', '__')}__{kind}" for t in SOURCE_TABLES
+                           for kind in ("schema", "volume")}
+    assert all(pinned.values()), "every source check must block the run"
+    for product in PRODUCTS:
+        mart, candidate, published = (f"warehouse/{product.name}", f"candidates/{product.name}",
+                                      f"published/{product.name}")
+        assert nodes[mart]["isPartitioned"] and JOB in nodes[mart]["jobNames"]
+        assert checks(candidate) == {"expectations": True, "disclosure_compliance": True}
+        assert nodes[published]["dependencyKeys"] == [{"path": candidate.split("/")}]
+        assert "delta" in nodes[published]["kinds"]
+
+    month = tiny_months[0]
+    started = time.monotonic()
+    run_id = _launch_month(webserver, repository["name"], month)
+    status = _wait_for_run(webserver, run_id)
+    elapsed = time.monotonic() - started
+    assert status == "SUCCESS", _failure(webserver.paths, run_id)
+    print(f"UI-launched run of {month} took {elapsed:.0f} s")
+
+    for product in PRODUCTS:
+        table = DeltaTable(str(webserver.paths.published_product(product.name)))
+        history = table.history(limit=1)[0]
+        assert run_id in str(history), f"{product.name}: the last commit does not name run {run_id}: {history}"
+        assert table.to_pyarrow_dataset().count_rows() > 0, product.name

@@ -1,0 +1,186 @@
+"""``trust bench``: time one month of the pipeline against the floor and the batch-copy peer.
+
+See docs/benchmarks.md for the method and the targets. Every measurement is a fresh subprocess
+(``trust_assets.bench.worker``) run against a bench home of its own, so the user's TRUST_HOME is never touched
+beyond its ``bench/`` folder.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from trust_assets.synth.scales import SCALES
+
+
+def _worker(kind: str, arg: str) -> list[str]:
+    return [sys.executable, "-m", "trust_assets.bench.worker", kind, arg]
+
+
+class Bench:
+    """One bench invocation: where homes are, how many runs, and what was measured so far."""
+
+    def __init__(self, runs: int, echo=click.echo) -> None:
+        self.runs = runs
+        self.echo = echo
+        self.loads: list[str] = []
+
+    def measure(self, label: str, home: Path, kind: str, arg: str, before=None):
+        """``runs`` samples of one worker; ``before`` runs (untimed) ahead of each sample."""
+        from trust_assets.bench.data import bench_env
+        from trust_assets.bench.measure import Summary, run_checked
+        from trust_assets.bench.report import gib, load_average
+
+        samples = []
+        load_before = load_average()
+        for index in range(self.runs):
+            if before is not None:
+                before()
+            sample = run_checked(_worker(kind, arg), bench_env(home))
+            self.echo(f"[bench] {label} run {index + 1}/{self.runs}: {sample.wall_s:.1f} s, "
+                      f"peak {gib(sample.peak_rss)} GiB (load {load_average()})")
+            samples.append(sample)
+        self.loads.append(f"{label.split(' ')[0]} {load_before} -> {load_average()}")
+        return Summary.of(samples), samples
+
+    def steps(self, home: Path, samples) -> list[dict[str, float]]:
+        from trust_assets.bench.data import bench_env
+        from trust_assets.bench.measure import run_checked
+
+        out = []
+        for sample in samples:
+            for run_id in sample.result.get("run_ids", []):
+                out.append(run_checked(_worker("steps", run_id), bench_env(home)).result["steps"])
+        return out
+
+    def warm(self, home: Path, months: list[str], spec) -> None:
+        """Build ``months`` once, untimed, so the timed run is the incremental case (recorded in the marker)."""
+        from trust_assets.bench.data import bench_env, read_marker, write_marker
+        from trust_assets.bench.measure import run_checked
+
+        if not months or read_marker(home).get("warm_through") == months[-1]:
+            return
+        self.echo(f"[bench] building {months[0]}..{months[-1]} once, untimed")
+        run_checked(_worker("pipeline", ",".join(months)), bench_env(home))
+        write_marker(home, spec, warm_through=months[-1])
+
+
+def source_sizes(home: Path) -> str:
+    from trust_assets.bench.floor import SOURCES
+    from trust_assets.lib.delta_io import pin
+    from trust_assets.lib.paths import TrustPaths
+
+    paths = TrustPaths(home)
+    parts = []
+    for table in SOURCES.values():
+        p = pin(table, str(paths.source_table(table.dept, table.table)))
+        parts.append(f"{table.key} {p.row_count:,} rows / {p.size_bytes / (1 << 20):,.0f} MiB")
+    return "; ".join(parts)
+
+
+def month_bench(bench: Bench, home: Path, spec, peer: bool) -> tuple[str, str]:
+    """Pipeline, floor and peer for the last generated month; returns (console text, docs section)."""
+    from trust_assets.bench.data import ensure_data
+    from trust_assets.bench.report import Row, machine, machine_lines, results_table, steps_table, targets_lines
+
+    ensure_data(home, spec, echo=bench.echo)
+    months = spec.month_labels()
+    month = months[-1]
+    bench.warm(home, months[:-1], spec)
+    pipeline, pipeline_samples = bench.measure("pipeline", home, "pipeline", month)
+    floor, _ = bench.measure("floor", home, "floor", month)
+    rows = [Row("pipeline (Dagster end to end)", pipeline), Row("floor (DuckDB, one query per product)", floor)]
+    if peer:
+        peer_summary, _ = bench.measure("peer", home, "peer", month)
+        rows.append(Row("batch-copy peer (pandas, whole tables)", peer_summary))
+    step_runs = bench.steps(home, pipeline_samples)
+    body = "\n".join([
+        f"## {spec.scale}: month {month} ({spec.months} generated months, seed {spec.seed})", "",
+        f"Sources: {source_sizes(home)}.", "",
+        results_table(rows), "",
+        "Pipeline steps (Dagster STEP_SUCCESS durations):", "",
+        steps_table(step_runs, pipeline.wall_s), "",
+        "Targets:", "", *targets_lines(pipeline, floor, spec.scale), "",
+        *machine_lines(machine(), bench.loads),
+    ])
+    return body, spec.scale
+
+
+def history_bench(bench: Bench, root: Path, scale: str, seed: int) -> tuple[str, str]:
+    """Month 1 on a 1-month table (fresh trust each run) against month 13 on a 13-month table."""
+    from trust_assets.bench.data import DataSpec, ensure_data, reset_pipeline_state
+    from trust_assets.bench.report import (
+        TARGET_HISTORY_RATIO,
+        Row,
+        machine,
+        machine_lines,
+        results_table,
+        steps_table,
+        verdict,
+    )
+
+    first_home, added_home = root / f"{scale}-history-1", root / f"{scale}-history-13"
+    first_spec, added_spec = DataSpec(scale, 1, seed), DataSpec(scale, 13, seed)
+    ensure_data(first_home, first_spec, echo=bench.echo)
+    ensure_data(added_home, added_spec, echo=bench.echo)
+    first_month, *_ = first_spec.month_labels()
+    months = added_spec.month_labels()
+    first, first_samples = bench.measure("first month", first_home, "pipeline", first_month,
+                                         before=lambda: reset_pipeline_state(first_home))
+    bench.warm(added_home, months[:-1], added_spec)
+    added, added_samples = bench.measure("month 13", added_home, "pipeline", months[-1])
+    ratio = added.wall_s / first.wall_s
+    body = "\n".join([
+        f"## history ({scale}): month 13 of a 13-month table against month 1 of a 1-month table (seed {seed})", "",
+        "The first month runs on a fresh trust each time (no warehouse, no Dagster history); month 13 runs after "
+        "months 1-12 were built once, untimed.", "",
+        results_table([Row("month 1 of 1 (first month)", first), Row("month 13 of 13 (added month)", added)],
+                      floor_label="month 1"), "",
+        f"- added month / first month: {ratio:.2f}x (target <= {TARGET_HISTORY_RATIO:g}x): "
+        f"{verdict(ratio <= TARGET_HISTORY_RATIO)}", "",
+        "Steps, first month:", "", steps_table(bench.steps(first_home, first_samples), first.wall_s), "",
+        "Steps, month 13:", "", steps_table(bench.steps(added_home, added_samples), added.wall_s), "",
+        *machine_lines(machine(), bench.loads),
+    ])
+    return body, f"history-{scale}"
+
+
+@click.command()
+@click.option("--scale", type=click.Choice(list(SCALES)), default="regional", show_default=True,
+              help="Data size: tiny, small, regional (~1/10 UK) or national.")
+@click.option("--runs", type=click.IntRange(1, 50), default=3, show_default=True,
+              help="Timed runs of each measurement; medians are reported.")
+@click.option("--months", type=click.IntRange(1, 600), default=3, show_default=True,
+              help="Months to generate; the last is timed, the earlier ones are built once, untimed.")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Bench home for the data (default: $TRUST_HOME/bench/<scale>).")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=42, show_default=True)
+@click.option("--history", is_flag=True,
+              help="Instead: time month 13 on a 13-month table against month 1 on a 1-month table.")
+@click.option("--history-scale", type=click.Choice(list(SCALES)), default="regional", show_default=True,
+              help="Scale of the --history measurement (national needs 13 generated months: ~40 GiB).")
+@click.option("--peer/--no-peer", default=True, show_default=True,
+              help="Also time the batch-copy peer (it copies whole tables into memory).")
+@click.option("--docs/--no-docs", default=True, show_default=True, help="Refresh docs/benchmarks.md.")
+def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, history: bool, history_scale: str,
+          peer: bool, docs: bool) -> None:
+    """Time one month of the pipeline against the floor (DuckDB) and a batch-copy peer (pandas)."""
+    from trust_assets.bench.data import DataSpec, default_root
+    from trust_assets.bench.measure import MeasureError
+    from trust_assets.bench.report import update_doc
+
+    runner = Bench(runs)
+    try:
+        if history:
+            root = home.resolve().parent if home else default_root()
+            body, key = history_bench(runner, root, history_scale, seed)
+        else:
+            target = home.resolve() if home else default_root() / scale
+            body, key = month_bench(runner, target, DataSpec(scale, months, seed), peer)
+    except (MeasureError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("\n" + body)
+    if docs:
+        click.echo(f"\n[bench] wrote section '{key}' of {update_doc(key, body)}")
