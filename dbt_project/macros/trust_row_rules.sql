@@ -95,19 +95,32 @@
 {%- endmacro %}
 
 
-{% macro trust_screen_versions(rows_cte, key_columns) -%}
-  {#- SQL select over `rows_cte` (distinct rows with `row_failure`): adds `row_rule_reason`, where rows that passed
-      every other rule but share their key with another such row that differs are `conflicting_duplicate`. The
-      key columns lead the window's partition, so a filter on them (e.g. the month) still prunes the scan. -#}
+{% macro trust_screen_versions(rows_cte, key_columns, conflicts='exclude') -%}
+  {#- SQL select over `rows_cte` (distinct rows with `row_failure`): adds `key_versions`, how many differing rows
+      that pass every other rule share the row's key, and `row_rule_reason`. With conflicts='exclude' such rows
+      are all conflicting_duplicate (neither version is trusted); with conflicts='keep' they stay (PAYE: two
+      employments with one employer, whose pay the products sum). The key columns lead the window's partition,
+      so a filter on them (e.g. the month) still prunes the scan. -#}
+  {%- if conflicts not in ['exclude', 'keep'] -%}
+    {{ exceptions.raise_compiler_error("trust_screen_versions: conflicts must be 'exclude' or 'keep', got "
+        ~ conflicts) }}
+  {%- endif -%}
     select
         *,
-        coalesce(
-            row_failure,
-            case when sum(case when row_failure is null then 1 else 0 end)
-                over (partition by {{ key_columns | join(', ') }}) > 1
-                and row_failure is null then 'conflicting_duplicate' end
-        ) as row_rule_reason
-    from {{ rows_cte }}
+        {%- if conflicts == 'exclude' %}
+        coalesce(row_failure, case when key_versions > 1 then 'conflicting_duplicate' end) as row_rule_reason
+        {%- else %}
+        row_failure as row_rule_reason
+        {%- endif %}
+    from (
+        select
+            *,
+            case when row_failure is null
+                then sum(case when row_failure is null then 1 else 0 end)
+                    over (partition by {{ key_columns | join(', ') }})
+            end as key_versions
+        from {{ rows_cte }}
+    ) as versioned
 {%- endmacro %}
 
 
@@ -116,7 +129,8 @@
   {#-
     Rows of (month, source_key, row_basis, reason, recorded_code, is_excluded, affected_rows) for the built months,
     from a screened view: rows excluded by a row rule (every copy; recorded_code is the district for district
-    reasons), extra copies of kept rows (duplicate_row), and kept rows whose district was recoded (not excluded).
+    reasons), extra copies of kept rows (duplicate_row), kept rows whose district was recoded and kept rows that
+    share their key with a differing kept row (same_key_summed; PAYE only), the last two not excluded.
   -#}
   {%- set district_reasons = trust_row_rules()['district_conformable'] -%}
     select
@@ -148,6 +162,23 @@
     where {{ trust_in_build_months(basis_column) }}
         and row_rule_reason is null
         and district_conformance <> 'current'
+        and {{ where }}
+    group by 1, 2, 3, 4, 5
+
+    union all
+
+    select
+        {{ trust_month_of(basis_column) }} as month,
+        '{{ source_key }}' as source_key,
+        '{{ basis_label or basis_column }}' as row_basis,
+        'same_key_summed' as reason,
+        cast(null as {{ dbt.type_string() }}) as recorded_code,
+        false as is_excluded,
+        count(*) as affected_rows
+    from {{ ref(screened_model) }}
+    where {{ trust_in_build_months(basis_column) }}
+        and row_rule_reason is null
+        and key_versions > 1
         and {{ where }}
     group by 1, 2, 3, 4, 5
 {%- endmacro %}

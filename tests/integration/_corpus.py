@@ -245,7 +245,8 @@ def fault_month(month: str, gen: int, rows: int) -> pa.Table:
         "gen": pa.array(np.full(rows, gen, dtype=np.int64)),
         "value": rng.normal(size=rows),
         # incompressible text, so that writing a month takes long enough for a kill to land inside it
-        "label": pa.array([rng.bytes(24).hex() for _ in range(rows)]),
+        "label": pc.binary_join_element_wise(pc.cast(pa.array(rng.integers(0, 2**62, rows)), pa.string()),
+                                             pc.cast(pa.array(rng.integers(0, 2**62, rows)), pa.string()), ":"),
     })
 
 
@@ -261,25 +262,28 @@ def fingerprint(table: pa.Table) -> tuple[int, str]:
 
 
 def publisher_main(argv: list[str]) -> None:
-    """``uri month gen rows run_id [start_at]``: replace one month of the fault product, reporting progress.
+    """``uri month gen rows run_id [barrier_dir parties]``: replace one month of the fault product in its own process.
 
-    Prints ``WRITING`` once the data is built and hashed (the moment Delta files start to be written) and
-    ``DONE <version> <committed>`` after the commit; ``start_at`` (epoch seconds) lines up racing publishers.
+    Prints ``WRITING <epoch>`` once the data is built and hashed (the moment Delta files start to be written) and
+    ``DONE <version> <committed>`` after the commit. With a barrier, racing publishers each drop a file in
+    ``barrier_dir`` after hashing and start writing when all ``parties`` have, so their writes overlap.
     """
     import sys
 
     from trust_assets.lib import publish
 
     uri, month, gen, rows, run_id = argv[0], argv[1], int(argv[2]), int(argv[3]), argv[4]
-    start_at = float(argv[5]) if len(argv) > 5 else 0.0
+    barrier, parties = (Path(argv[5]), int(argv[6])) if len(argv) > 6 else (None, 0)
     data = fault_month(month, gen, rows)
     real_hash = publish.content_hash
 
     def hash_then_announce(table, order_by):
         digest = real_hash(table, order_by)
-        while time.time() < start_at:  # racing publishers hash first, then write at the same instant
-            time.sleep(0.0005)
-        print("WRITING", flush=True)
+        if barrier is not None:
+            (barrier / run_id).touch()
+            while len(list(barrier.iterdir())) < parties:
+                time.sleep(0.0005)
+        print(f"WRITING {time.time()}", flush=True)
         return digest
 
     publish.content_hash = hash_then_announce

@@ -5,29 +5,31 @@ mistake in either. It reads the department Delta tables' current files directly 
 ``read_parquet``) and the reference geography CSV, and builds one table per product, ``ref_<product>``, with the
 mart's public columns and the ``sdc_`` support columns the disclosure rules need.
 
-Readings of the definitions (where they leave room, the choice is written here and in the test's docstring):
+Readings of the definitions (issue 3 item 8 and docs/products.md; the test's docstring repeats them):
 
 - Sources: rows with a null ``person_id`` are dropped (uc_claims, paye_employments, fe_learner_aims); exact
-  duplicate rows count once (``select distinct *``), in every source including the business register.
-- Geography: a source district code is looked up by GSS code; a current district (``current-authority`` and
-  ``lower-or-unitary`` both True) is itself, an abolished one follows ``replaced-by`` (one successor; a
-  comma-separated pair is a split and cannot be conformed) until a current district. A code that reaches no current
-  district is not conformable and its rows are dropped from every product, outcomes included.
+  duplicate rows count once, except non-employing businesses (no key: identical rows may be two businesses, so
+  they count as reported). An employer_id with several register rows uses its most recently born row.
+- Geography: a source code is a current district's own code (``current-authority`` and ``lower-or-unitary``
+  True), else one of a current district's ``former-gss-codes``, else an abolished authority whose ``replaced-by``
+  chain is followed to a current district (a split, two codes, goes whole to the successor with the larger 2020
+  population; tie: the first code). Anything else is not conformable and the row is dropped from every product,
+  workplace-based and outcome products included.
+- Sectors: ``upper(trim(sic_section))`` must be one of the 21 SIC sections, else the business is left out of both
+  business products. ``ssa_tier1`` outside 1-15 is left out of skills_employment_outcomes; an unrecorded
+  ``age_band`` is ``unknown``.
 - In work in month m: at least one paye row with ``pay_gbp > 0`` in m. Only those rows are employments: a person's
-  pay is the sum of them, and an employer "has a person in work" only through them.
-- A person's residence for payrolled employees is the conformed ``residence_la_code`` of their paye rows that month;
-  a person with rows in two districts would count once in each (the data has none).
-- Businesses are rows of the register; an employing business is one with an ``employer_id``. Alive in month m:
-  ``birth_date <= last day of m`` and (``death_date`` null or ``death_date >= first day of m``).
-- sector_region_monthly: a person works in a (region, section) cell through a paye employment whose ``employer_id``
-  is a business of that workplace region and SIC section in the register, alive in the month; pay in the cell is
-  the sum over those employments. employer_businesses, births and deaths count register rows.
+  pay is their sum, and an employer "has a person in work" only through them.
+- Alive in month m: ``birth_date`` null or <= the last day of m, and ``death_date`` null or >= the first day of m.
+- sector_region_monthly places an employment by its employer's register row, when that row is alive in the
+  month; employments at employers missing from (or left out of) the register fall out of this product only.
 - Outcomes: a cohort member is a (person, cell) from the uc_claims rows of ``cohort_month`` whose
-  ``claim_start_date`` falls in that month; a completer is a (person, cell) from an aim with
-  ``actual_end_date`` in the month and outcome completed/achieved. Follow-up work is looked up nationally (any
-  residence). A follow-up month after the newest paye month makes the count, rate, median and support null.
+  ``claim_start_date`` falls in that month; a completer is a (person, cell) from an aim with ``actual_end_date``
+  in the month and outcome completed/achieved. Follow-up work is looked up nationally. A follow-up month after
+  the newest paye month makes that count, the rate, the median and the support columns null.
 - Pay support: people = distinct contributing people; employers = distinct ``employer_id`` of their employments in
-  the cell; total = their summed pay; top1/top2 = the two largest per-employer pay totals (top2 = 0 with one).
+  the cell; total = their summed pay; top1/top2 = the two largest per-employer pay totals. All 0 where nobody
+  contributes (the median is then null).
 """
 
 from __future__ import annotations

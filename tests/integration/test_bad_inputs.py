@@ -167,9 +167,10 @@ def large_dose(published_home_template, tmp_path_factory) -> LargeDose:
 
 
 #: Words one of which the blocking failure must use for each kind of damage.
-LARGE_DOSE_NAMES = {"null_person_id": ("null_person_id", "person_id"), "duplicate_row": ("duplicate",),
-                    "unknown_code": ("unknown_code", "unknown district", "E99999999"),
-                    "negative_pay": ("negative_pay", "negative pay")}
+LARGE_DOSE_NAMES = {"null_person_id": ("null_person_id", "person_id", "ids_not_null"),
+                    "duplicate_row": ("duplicate",),
+                    "unknown_code": ("unknown_code", "district", "E99999999"),
+                    "negative_pay": ("negative",)}
 
 NO_ROW_THRESHOLD = pytest.mark.xfail(
     strict=True,

@@ -209,3 +209,13 @@ def test_protected_release_passes_every_suite():
         result = validate_candidate(p.name, frame, parameters)
         assert result.passes_gate, [r.as_dict() for r in result.blocking_failures]
         assert frame["suppression"].notna().any()
+
+
+def test_unrecorded_disability_is_its_own_cell_but_a_non_boolean_is_not():
+    rows = [{"cohort_month": MONTHS[0], "region": "North East", "age_band": "16-24", "disability": flag,
+             "cohort_claimants": 100, "in_work_3m": 40, "in_work_6m": 50, "in_work_6m_rate": 0.5,
+             "median_pay_6m": 1500.0, "suppression": None} for flag in (True, False, None)]
+    assert validate_candidate(CEO, pd.DataFrame(rows), {"expected_months": [MONTHS[0]]}).success
+    rows[2]["disability"] = "maybe"
+    assert ("expect_column_values_to_be_in_set", "disability") in failed(
+        validate_candidate(CEO, pd.DataFrame(rows), {"expected_months": [MONTHS[0]]}))

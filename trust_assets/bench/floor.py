@@ -35,11 +35,53 @@ def _in(column: str, month: str, offset: int = 0) -> str:
     return f"({column} >= date '{lo}' and {column} < date '{hi}')"
 
 
+def _next_month(column: str) -> str:
+    return f"(date_trunc('month', {column}) + interval 1 month)"
+
+
+def _screened(rows: str, passes: str, key: str) -> str:
+    """Distinct rows that pass every source row rule, less versions that conflict on ``key`` (the marts'
+    int_*_screened views: a person with two differing rows for one key is excluded, not guessed at)."""
+    return f"""select * exclude (versions) from (
+            select *, count(*) over (partition by {key}) as versions
+            from ({rows}) as distinct_rows
+            where {passes}
+        ) where versions = 1"""
+
+
 def _paye(where: str) -> str:
-    """Deduplicated PAYE rows with a person (the pipeline's int_employments_linked, before linking)."""
-    return f"""select distinct person_id, trim(employer_id) as employer_id, month, pay_gbp,
+    """PAYE rows as the products use them (int_employments_screened): one copy of each row, ids present, month a
+    month start, pay not negative, started by the month, residence conformable, no conflicting versions."""
+    rows = f"""select distinct person_id, trim(employer_id) as employer_id, month, pay_gbp,
             upper(trim(residence_la_code)) as code, employment_start_date
-        from paye where {where} and person_id is not null"""
+        from paye where {where}"""
+    passes = f"""person_id is not null and employer_id is not null and employer_id <> ''
+            and month = date_trunc('month', month) and not coalesce(pay_gbp < 0, false)
+            and not coalesce(employment_start_date >= {_next_month('month')}, false)
+            and code in (select code from codes)"""
+    return _screened(rows, passes, "month, person_id, employer_id")
+
+
+def _claims(where: str) -> str:
+    """UC rows as the products use them (int_uc_claims_screened)."""
+    rows = f"""select distinct person_id, month, upper(trim(residence_la_code)) as code, trim(age_band) as age_band,
+            upper(trim(sex)) as sex, disability, lower(trim(conditionality_regime)) as regime, claim_start_date
+        from uc where {where}"""
+    passes = f"""person_id is not null and month = date_trunc('month', month)
+            and not coalesce(claim_start_date >= {_next_month('month')}, false)
+            and code in (select code from codes)"""
+    return _screened(rows, passes, "month, person_id")
+
+
+#: Learning aims as the products use them (int_learner_aims_screened); versions conflict on (person, aim) across
+#: all dates, so aims are screened whole before a month is picked.
+AIMS = _screened(
+    """select distinct person_id, aim_id, start_date, planned_end_date, actual_end_date, lower(trim(outcome)) as outcome,
+            ssa_tier1, trim(level) as level, upper(trim(residence_la_code)) as code, nsf_funded
+        from aims""",
+    """person_id is not null and not coalesce(actual_end_date < start_date, false)
+            and code in (select code from codes)""",
+    "person_id, aim_id")
 
 
 #: Business rows as the products count them: employing rows once, non-employing rows as reported, and each
@@ -75,10 +117,9 @@ employments as ({_paye(_in('month', month))}),
 {BUSINESSES},
 claimants as (
     select c.la, count(distinct u.person_id) as uc_claimants,
-        count(distinct case when lower(trim(u.conditionality_regime)) = 'searching_for_work' then u.person_id end)
+        count(distinct case when u.regime = 'searching_for_work' then u.person_id end)
             as uc_claimants_searching_for_work
-    from uc as u join codes as c on upper(trim(u.residence_la_code)) = c.code
-    where {_in('u.month', month)} and u.person_id is not null
+    from ({_claims(_in('month', month))}) as u join codes as c using (code)
     group by c.la
 ),
 people as (
@@ -90,8 +131,8 @@ people as (
 pay as (select la, count(*) as payrolled_employees, median(pay) as median_monthly_pay from people group by la),
 starts as (
     select c.la, count(distinct a.aim_id) as fe_learner_starts
-    from aims as a join codes as c on upper(trim(a.residence_la_code)) = c.code
-    where {_in('a.start_date', month)} and a.person_id is not null
+    from ({AIMS}) as a join codes as c using (code)
+    where {_in('a.start_date', month)}
     group by c.la
 ),
 employers as (
@@ -202,18 +243,17 @@ seen_{k} as (select coalesce(date '{lo}' <= month, false) as observable from new
 def claimant_outcomes_sql(month: str) -> str:
     lo, _ = month_bounds(month)
     cohort = f"""select distinct date '{lo}' as cohort_month, c.region,
-            coalesce(trim(u.age_band), 'unknown') as age_band, u.disability, u.person_id
-        from uc as u join codes as c on upper(trim(u.residence_la_code)) = c.code
-        where {_in('u.month', month)} and u.person_id is not null and {_in('u.claim_start_date', month)}"""
+            coalesce(u.age_band, 'unknown') as age_band, u.disability, u.person_id
+        from ({_claims(_in('month', month))}) as u join codes as c using (code)
+        where {_in('u.claim_start_date', month)}"""
     return _outcomes("cohort_month, region, age_band, disability", cohort, (3, 6), month, "cohort_claimants")
 
 
 def skills_outcomes_sql(month: str) -> str:
     lo, _ = month_bounds(month)
     cohort = f"""select distinct date '{lo}' as completion_month, c.region, a.ssa_tier1, a.nsf_funded, a.person_id
-        from aims as a join codes as c on upper(trim(a.residence_la_code)) = c.code
-        where {_in('a.actual_end_date', month)} and a.person_id is not null
-            and lower(trim(a.outcome)) in ('completed', 'achieved')
+        from ({AIMS}) as a join codes as c using (code)
+        where {_in('a.actual_end_date', month)} and a.outcome in ('completed', 'achieved')
             and a.ssa_tier1 in (select ssa_tier1 from subject_areas)"""
     return _outcomes("completion_month, region, ssa_tier1, nsf_funded", cohort, (6,), month, "completers")
 

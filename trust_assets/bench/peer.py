@@ -43,6 +43,17 @@ def _alive(frame: pd.DataFrame, month: str) -> pd.Series:
             & (frame.death_date.isna() | (frame.death_date >= lo)))
 
 
+def _next_month(column: pd.Series) -> pd.Series:
+    return (column.dt.to_period("M") + 1).dt.to_timestamp()
+
+
+def _screen(rows: pd.DataFrame, passes: pd.Series, key: list[str]) -> pd.DataFrame:
+    """Distinct rows passing the source row rules, less versions that conflict on ``key`` (as the floor)."""
+    kept = rows[passes]
+    versions = kept.groupby(key, dropna=False)[key[0]].transform("size")
+    return kept[versions == 1]
+
+
 class PeerData:
     """The copied tables, normalised once as the staging views would (trimmed, upper-cased, deduplicated)."""
 
@@ -53,12 +64,26 @@ class PeerData:
         self.districts = pd.DataFrame({"local_authority_code": [d.code for d in ref.districts],
                                        "local_authority_name": [d.name for d in ref.districts],
                                        "region": [d.region for d in ref.districts]})
+        known = set(ref.conformed)
         uc = frames["uc"]
-        self.uc = uc.assign(code=_norm(uc.residence_la_code))[uc.person_id.notna()]
+        uc = pd.DataFrame({"person_id": uc.person_id, "month": uc.month, "code": _norm(uc.residence_la_code),
+                           "age_band": uc.age_band.str.strip(), "sex": _norm(uc.sex), "disability": uc.disability,
+                           "regime": uc.conditionality_regime.str.strip().str.lower(),
+                           "claim_start_date": uc.claim_start_date}).drop_duplicates()
+        self.uc = _screen(uc, uc.person_id.notna() & (uc.month == uc.month.dt.to_period("M").dt.to_timestamp())
+                          & ~(uc.claim_start_date >= _next_month(uc.month)) & uc.code.isin(known),
+                          ["month", "person_id"])
         paye = frames["paye"]
         self.paye = paye.assign(employer_id=paye.employer_id.str.strip(), code=_norm(paye.residence_la_code))
+        self.known = known
         aims = frames["aims"]
-        self.aims = aims.assign(code=_norm(aims.residence_la_code))[aims.person_id.notna()]
+        aims = pd.DataFrame({"person_id": aims.person_id, "aim_id": aims.aim_id, "start_date": aims.start_date,
+                             "planned_end_date": aims.planned_end_date, "actual_end_date": aims.actual_end_date,
+                             "outcome": aims.outcome.str.strip().str.lower(), "ssa_tier1": aims.ssa_tier1,
+                             "level": aims.level.str.strip(), "code": _norm(aims.residence_la_code),
+                             "nsf_funded": aims.nsf_funded}).drop_duplicates()
+        self.aims = _screen(aims, aims.person_id.notna() & ~(aims.actual_end_date < aims.start_date)
+                            & aims.code.isin(known), ["person_id", "aim_id"])
         biz = frames["biz"]
         biz = pd.DataFrame({"employer_id": biz.employer_id.str.strip(), "sic": _norm(biz.sic_section),
                             "division": biz.sic_division.str.strip(), "code": _norm(biz.workplace_la_code),
@@ -74,8 +99,13 @@ class PeerData:
         self.employer_records = ordered.drop_duplicates("employer_id")[list(biz.columns)]
 
     def employments(self, month: str, offset: int = 0) -> pd.DataFrame:
-        rows = self.paye[_in(self.paye.month, month, offset) & self.paye.person_id.notna()]
-        return rows[["person_id", "employer_id", "month", PAID, "code", "employment_start_date"]].drop_duplicates()
+        """PAYE rows of one month as the products use them (int_employments_screened)."""
+        rows = self.paye[_in(self.paye.month, month, offset)]
+        rows = rows[["person_id", "employer_id", "month", PAID, "code", "employment_start_date"]].drop_duplicates()
+        passes = (rows.person_id.notna() & rows.employer_id.notna() & (rows.employer_id != "")
+                  & (rows.month == rows.month.dt.to_period("M").dt.to_timestamp()) & ~(rows[PAID] < 0)
+                  & ~(rows.employment_start_date >= _next_month(rows.month)) & rows.code.isin(self.known))
+        return _screen(rows, passes, ["month", "person_id", "employer_id"])
 
 
 def _pay(people: pd.DataFrame, keys: list[str], count: str, median: str) -> pd.DataFrame:
@@ -86,7 +116,7 @@ def _pay(people: pd.DataFrame, keys: list[str], count: str, median: str) -> pd.D
 def local_labour_market(data: PeerData, month: str) -> pd.DataFrame:
     sections = list(data.ref.sic_sections)
     uc = data.uc[_in(data.uc.month, month)].merge(data.codes, on="code")
-    searching = uc[uc.conditionality_regime.str.strip().str.lower() == "searching_for_work"]
+    searching = uc[uc.regime == "searching_for_work"]
     claimants = pd.DataFrame({"uc_claimants": uc.groupby("la").person_id.nunique(),
                               "uc_claimants_searching_for_work": searching.groupby("la").person_id.nunique()})
     employments = data.employments(month)
@@ -158,7 +188,7 @@ def _outcomes(data: PeerData, cohort: pd.DataFrame, keys: list[str], offsets: tu
 def claimant_outcomes(data: PeerData, month: str) -> pd.DataFrame:
     uc = data.uc[_in(data.uc.month, month) & _in(data.uc.claim_start_date, month)].merge(data.codes, on="code")
     cohort = pd.DataFrame({"cohort_month": pd.Timestamp(month_bounds(month)[0]), "region": uc.region,
-                           "age_band": uc.age_band.str.strip().fillna("unknown"), "disability": uc.disability,
+                           "age_band": uc.age_band.fillna("unknown"), "disability": uc.disability,
                            "person_id": uc.person_id}).drop_duplicates()
     return _outcomes(data, cohort, ["cohort_month", "region", "age_band", "disability"], (3, 6), month,
                      "cohort_claimants")
@@ -166,7 +196,7 @@ def claimant_outcomes(data: PeerData, month: str) -> pd.DataFrame:
 
 def skills_outcomes(data: PeerData, month: str) -> pd.DataFrame:
     aims = data.aims[_in(data.aims.actual_end_date, month)
-                     & data.aims.outcome.str.strip().str.lower().isin(["completed", "achieved"])
+                     & data.aims.outcome.isin(["completed", "achieved"])
                      & data.aims.ssa_tier1.isin(list(data.ref.ssa_tier1))].merge(data.codes, on="code")
     cohort = pd.DataFrame({"completion_month": pd.Timestamp(month_bounds(month)[0]), "region": aims.region,
                            "ssa_tier1": aims.ssa_tier1, "nsf_funded": aims.nsf_funded,

@@ -3,9 +3,11 @@
   the source, its residence conformed, and `row_rule_reason`, the rule failure that excludes it (null: kept).
   Precedence: null_person_id, null_employer_id, month_not_month_start, negative_pay (an error in the source;
   zero pay is kept and means not paid that month), start_after_month (employment started after the pay month),
-  then the residence district, then conflicting_duplicate (two differing rows for one person, employer and month
-  that both pass the rest: neither is trusted, so both are dropped rather than kept or summed). A negative-pay row
-  beside a valid row for the same key is excluded alone: the valid row stays. Filter on `month` to prune.
+  then the residence district. Differing rows for one person, employer and month that pass the rest are KEPT
+  (key_versions > 1, counted as same_key_summed): they are two employments with one employer (the source has no
+  employment id; a second job or a payroll change), and the products sum a person's pay over their records, so
+  keeping them is summing them. A negative-pay row beside a valid row for the same key is excluded alone: the
+  valid row stays. Filter on `month` to prune.
 -#}
 with
 
@@ -60,7 +62,7 @@ checked as (
 
 screened as (
 
-    {{ trust_screen_versions('checked', ['month', 'person_id', 'employer_id']) }}
+    {{ trust_screen_versions('checked', ['month', 'person_id', 'employer_id'], conflicts='keep') }}
 
 ),
 
@@ -74,6 +76,7 @@ final as (
         residence_la_code,
         employment_start_date,
         copies,
+        key_versions,
         residence_local_authority_code,
         residence_region,
         district_conformance,

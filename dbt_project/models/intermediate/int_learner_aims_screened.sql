@@ -78,6 +78,7 @@ final as (
         residence_la_code,
         nsf_funded,
         copies,
+        key_versions,
         local_authority_code,
         local_authority_name,
         region,

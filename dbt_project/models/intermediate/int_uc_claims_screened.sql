@@ -76,6 +76,7 @@ final as (
         conditionality_regime,
         claim_start_date,
         copies,
+        key_versions,
         local_authority_code,
         local_authority_name,
         region,
