@@ -151,7 +151,33 @@ def test_maintenance_clean_removes_files_of_failed_writes_and_keeps_every_versio
         assert stray.name in result.output
     for (table, version), expected in versions.items():
         assert fingerprint_any(table, version) == expected, f"{table.name}@v{version} changed or became unreadable"
-    assert DeltaTable(str(uri)).version() == 1
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "trust_assets/maintenance.py clean_orphans uses DeltaTable.vacuum, which commits VACUUM START and VACUUM END "
+    "to every table it removes files from: each published product gets two new versions without trust provenance, "
+    "so `trust run --reproduce <product>` (latest) fails with 'carries no trust provenance' and the catalogue's "
+    "modified time becomes the clean time"))
+def test_maintenance_clean_adds_no_version_to_a_published_product(published_home):
+    from click.testing import CliRunner
+    from deltalake import DeltaTable
+
+    from trust_assets.cli import main
+    from trust_assets.lib.products import PRODUCTS
+
+    uri = published_home.published_product(PRODUCTS[0].name)
+    version = DeltaTable(str(uri)).version()
+    stray = next(uri.rglob("*.parquet")).with_name("part-00000-killed-write-c000.snappy.parquet")
+    stray.write_bytes(b"PAR1 half a file")
+    old = time.time() - 3 * 86400
+    os.utime(stray, (old, old))
+
+    result = CliRunner().invoke(main, ["maintenance", "clean"])
+
+    assert result.exit_code == 0 and not stray.exists(), result.output
+    table = DeltaTable(str(uri))
+    assert table.version() == version, [h["operation"] for h in table.history(limit=3)]
+    assert "trust.run_id" in table.history(limit=1)[0]
 
 
 def fingerprint_any(table: Path, version: int) -> tuple[int, str]:
