@@ -55,10 +55,17 @@ def append_month(paths: TrustPaths, key: str, month: str) -> None:
     write_deltalake(_uri(paths, key), with_month(month_rows(paths, key, shift_month(month, -1)), month), mode="append")
 
 
-def rewrite_month(paths: TrustPaths, key: str, month: str, keep_every: int = 1, keep: int = 1) -> None:
-    """Replace one month's rows (a late correction); keep ``keep`` of every ``keep_every`` rows."""
+def rewrite_month(paths: TrustPaths, key: str, month: str, keep_every: int = 1, keep: int = 1,
+                  revise_pay: bool = False) -> None:
+    """Replace one month's rows (a late correction); keep ``keep`` of every ``keep_every`` rows and, with
+    ``revise_pay``, raise every tenth row's pay by 10%."""
     rows = month_rows(paths, key, month)
     kept = rows.filter(pa.array([i % keep_every < keep for i in range(rows.num_rows)]))
+    if revise_pay:
+        pay = kept.column("pay_gbp").to_pylist()
+        revised = [v * 1.1 if v is not None and i % 10 == 0 else v for i, v in enumerate(pay)]
+        kept = kept.set_column(kept.schema.get_field_index("pay_gbp"), kept.schema.field("pay_gbp"),
+                               pa.array(revised, pa.float64()))
     write_deltalake(_uri(paths, key), kept, mode="overwrite", predicate=f"month = '{_first_day(month)}'")
 
 
@@ -145,7 +152,12 @@ def test_late_correction_requests_the_corrected_month_and_its_cohorts(tiny_home,
     cursor = tick(None).cursor
     corrected = "2025-07"
     before = current_versions(tiny_home)
-    rewrite_month(tiny_home, PAYE, corrected)
+    rewrite_month(tiny_home, PAYE, corrected)  # rewritten but unchanged: nothing to rebuild
+    unchanged = tick(cursor)
+    assert requested(unchanged) == []
+    cursor = unchanged.cursor
+    before = current_versions(tiny_home)
+    rewrite_month(tiny_home, PAYE, corrected, revise_pay=True)
 
     data = tick(cursor)
     versions = current_versions(tiny_home)

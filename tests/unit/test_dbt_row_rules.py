@@ -191,7 +191,7 @@ def builds(tmp_path_factory):
 
 
 def test_small_dose_builds_with_warnings_only(builds):
-    homes, results, _ = builds
+    _, results, _ = builds
     clean, small = results["clean"], results["small"]
     assert clean.returncode == 0, clean.stdout[-3000:]
     assert small.returncode == 0, small.stdout[-3000:]

@@ -167,10 +167,12 @@ def month_range(lo: dt.date, hi: dt.date) -> list[str]:
 
 
 def touched_months(table: SourceTable, uri: str, from_version: int | None, to_version: int) -> set[str]:
-    """Months whose rows were added or removed between two versions, from the Delta log's file statistics.
+    """Months whose rows changed between two versions.
 
-    A late correction that rewrites an earlier month removes that month's files and adds new ones, so it shows
-    up here as that earlier month; no data file is read.
+    Appends are read from the Delta log's file statistics alone. When a commit also removed files (a late
+    correction, or a merge that rewrote files to update a few rows), the statistics of rewritten files span every
+    month they hold, so the removed and added files are compared row by row (DuckDB ``EXCEPT ALL``, both ways) and
+    only the months of rows that really changed count. Only the files that differ between the versions are read.
     """
     new = pa.table(_open(uri, to_version).get_add_actions(flatten=True))
     new_paths = set(new.column("path").to_pylist())
@@ -178,9 +180,36 @@ def touched_months(table: SourceTable, uri: str, from_version: int | None, to_ve
         return _month_span(new, new_paths, table.month_columns)
     old = pa.table(_open(uri, from_version).get_add_actions(flatten=True))
     old_paths = set(old.column("path").to_pylist())
-    return _month_span(new, new_paths - old_paths, table.month_columns) | _month_span(
-        old, old_paths - new_paths, table.month_columns
-    )
+    added, removed = sorted(new_paths - old_paths), sorted(old_paths - new_paths)
+    if not removed:
+        return _month_span(new, set(added), table.month_columns)
+    if not added:
+        return _month_span(old, set(removed), table.month_columns)
+    return _changed_row_months(table, uri, added, removed)
+
+
+def _changed_row_months(table: SourceTable, uri: str, added: list[str], removed: list[str]) -> set[str]:
+    import duckdb
+
+    root = str(local_path(uri)).rstrip("/")
+    files = {"added": [f"{root}/{p}" for p in added], "removed": [f"{root}/{p}" for p in removed]}
+    columns = ", ".join(f'"{c.name}"' for c in table.columns)
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"create temp table changed as "
+            f"(select {columns} from read_parquet($added) except all select {columns} from read_parquet($removed)) "
+            f"union all "
+            f"(select {columns} from read_parquet($removed) except all select {columns} from read_parquet($added))",
+            files)
+        months: set[str] = set()
+        for col in table.month_columns:
+            rows = con.execute(f'select distinct strftime("{col}", \'%Y-%m\') from changed where "{col}" is not null'
+                               ).fetchall()
+            months.update(r[0] for r in rows)
+        return months
+    finally:
+        con.close()
 
 
 def local_path(uri: str) -> Path:
