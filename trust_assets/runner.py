@@ -209,11 +209,11 @@ def _month_iter(lo: str, hi: str):
               help="Pin a source to a Delta version (repeatable); default: latest.")
 @click.option("--reproduce", metavar="PRODUCT@VERSION",
               help="Rebuild a past publication from its pinned source versions and compare content hashes.")
-@click.option("--share-profile", type=click.Path(exists=True, dir_okay=False), default="",
+@click.option("--share-profile", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Read the department tables through Delta Sharing with this profile file (shares named "
               "<dept>.default.<table>) instead of direct Delta paths.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's and dbt's step logs on the console.")
-def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None, share_profile: str,
+def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None, share_profile: str | None,
         verbose: bool) -> None:
     """Run the pipeline through Dagster for one or more months (the job the UI runs)."""
     paths = TrustPaths.from_env()

@@ -7,7 +7,9 @@ mart's public columns and the ``sdc_`` support columns the disclosure rules need
 
 Readings of the definitions (issue 3 item 8 and docs/products.md; the test's docstring repeats them):
 
-- Sources: rows with a null ``person_id`` are dropped (uc_claims, paye_employments, fe_learner_aims); exact
+- Sources: the source row rules of docs/quality.md -- rows with a null ``person_id`` (or a null employer id on
+  PAYE), a month that is not a first day, a claim or employment starting after its month, or an aim ending before
+  it starts are dropped; claims (person x month) and aims (person x aim) with differing copies are all dropped; exact
   duplicate rows count once, except non-employing businesses (no key: identical rows may be two businesses, so
   they count as reported). An employer_id with several register rows uses its most recently born row.
 - Geography: a source code is a current district's own code (``current-authority`` and ``lower-or-unitary``
@@ -107,22 +109,39 @@ from unnest(cast({months} as date[])) as t(m);
 create or replace table ref_sections as
 select section from read_csv({sic_csv}, all_varchar = true, header = true);
 
+-- source row rules (docs/quality.md): null ids, a month that is not a first day, a claim or employment starting
+-- after its month, an aim ending before it starts, an unconformable district: the row is left out; exact copies
+-- count once; claims (person x month) and aims (person x aim) with differing copies are all left out
 create or replace table ref_uc as
-select s.* replace (coalesce(s.age_band, 'unknown') as age_band), d.la_code, d.region
-from (select distinct * from src_uc_claims where person_id is not null) as s
-join ref_districts as d on d.source_code = s.residence_la_code;
+with kept as (
+    select distinct s.* replace (coalesce(s.age_band, 'unknown') as age_band), d.la_code, d.region
+    from src_uc_claims as s
+    join ref_districts as d on d.source_code = s.residence_la_code
+    where s.person_id is not null and s.month = date_trunc('month', s.month)
+      and (s.claim_start_date is null or s.claim_start_date < s.month + interval 1 month)
+)
+select * from kept
+qualify count(*) over (partition by person_id, month) = 1;
 
 -- employments: paye rows that put a person in work (pay > 0)
 create or replace table ref_employments as
 select s.person_id, s.employer_id, s.month, s.pay_gbp, d.la_code, d.region
-from (select distinct * from src_paye_employments where person_id is not null) as s
+from (select distinct * from src_paye_employments
+      where person_id is not null and nullif(trim(employer_id), '') is not null
+        and month = date_trunc('month', month)
+        and (employment_start_date is null or employment_start_date < month + interval 1 month)) as s
 join ref_districts as d on d.source_code = s.residence_la_code
 where s.pay_gbp > 0;
 
 create or replace table ref_aims as
-select s.*, d.la_code, d.region
-from (select distinct * from src_fe_learner_aims where person_id is not null) as s
-join ref_districts as d on d.source_code = s.residence_la_code;
+with kept as (
+    select distinct s.*, d.la_code, d.region
+    from src_fe_learner_aims as s
+    join ref_districts as d on d.source_code = s.residence_la_code
+    where s.person_id is not null and (s.actual_end_date is null or s.actual_end_date >= s.start_date)
+)
+select * from kept
+qualify count(*) over (partition by person_id, aim_id) = 1;
 
 -- businesses: non-employing rows as reported (no key, so identical rows may be two businesses); employing rows
 -- deduplicated to one per employer_id, the most recently born; only the 21 SIC sections count

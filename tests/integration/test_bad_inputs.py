@@ -113,15 +113,7 @@ def test_structural_damage_blocks_with_an_error_naming_it(case, published_home):
 
 # --- row-level: exclude and count below the threshold, block above it -------------------------------------------
 
-NEGATIVE_PAY_NOT_COUNTED = pytest.mark.xfail(
-    strict=True,
-    reason="negative pay rows are left out of pay (trust_pay_statistics keeps pay_gbp > 0) but never counted: "
-    "dbt_project/models/audit/conformance_exclusions.sql has no negative_pay reason for hmrc/paye_employments",
-)
-
-
-@pytest.mark.parametrize("kind", ["null_person_id", "duplicate_row", "unknown_code",
-                                  pytest.param("negative_pay", marks=NEGATIVE_PAY_NOT_COUNTED)])
+@pytest.mark.parametrize("kind", list(DAMAGE_SOURCE))
 def test_small_dose_is_excluded_counted_and_published_unchanged(kind, published_home):
     root = published_home.root
     before = published_state(root)
@@ -172,15 +164,6 @@ LARGE_DOSE_NAMES = {"null_person_id": ("null_person_id", "person_id", "ids_not_n
                     "unknown_code": ("unknown_code", "district", "E99999999"),
                     "negative_pay": ("negative",)}
 
-NO_ROW_THRESHOLD = pytest.mark.xfail(
-    strict=True,
-    reason="no threshold on excluded source rows: conformance_exclusions counts them per month, source and reason "
-    "but no check compares that with the month's source rows, so 30% bad rows still publish (docs/quality.md "
-    "'Source row rules' is a placeholder)",
-)
-
-
-@NO_ROW_THRESHOLD
 @pytest.mark.parametrize("kind", list(DAMAGE_SOURCE))
 def test_large_dose_blocks_publication_naming_the_rule(kind, large_dose):
     source = DAMAGE_SOURCE[kind]

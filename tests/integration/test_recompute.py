@@ -53,9 +53,11 @@ def _mess_rows(existing_employers: list[str]) -> dict[str, list[dict[str, Any]]]
     """Rows the generator never writes, one commit per table, each aimed at one conformance rule."""
     alive, twice = existing_employers[:2]
     uc = [
-        # former GSS code of East Hertfordshire; no age band recorded; a second row the same month with other
-        # attributes (counts once in each cell). A null disability or nsf_funded is left out: docs/products.md
-        # makes it a cell of its own, but the GX suites refuse null dimensions, so it blocks the whole release.
+        # former GSS code of East Hertfordshire, no age band recorded
+        dict(person_id="ZZ008", month=_d("2025-01-01"), residence_la_code="E07000097", age_band=None, sex="F",
+             disability=False, conditionality_regime="searching_for_work", claim_start_date=_d("2025-01-15")),
+        # two differing rows for one person and month: neither can be trusted, both are left out
+        # (conflicting_duplicate, docs/quality.md)
         dict(person_id="ZZ001", month=_d("2025-01-01"), residence_la_code="E07000097", age_band=None, sex="F",
              disability=False, conditionality_regime="searching_for_work", claim_start_date=_d("2025-01-15")),
         dict(person_id="ZZ001", month=_d("2025-01-01"), residence_la_code="E07000097", age_band="25-34", sex="F",
@@ -275,6 +277,7 @@ def test_the_injected_mess_reaches_the_reference(built):
                      "where cohort_month = date '2025-01-01' and region = 'East of England' "
                      "and age_band = 'unknown'").fetchall()
     assert cohort == [("unknown", False, 1)]
+    assert con.sql("select count(*) from ref_uc where person_id = 'ZZ001'").fetchall() == [(0,)]
     births = con.sql("select business_births from ref_local_labour_market_monthly where month = date '2025-05-01' "
                      "and local_authority_code = 'E06000002'").fetchall()
     assert births[0][0] >= 2  # the identical non-employing pair counts twice

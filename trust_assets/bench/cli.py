@@ -22,8 +22,9 @@ def _worker(kind: str, arg: str) -> list[str]:
 class Bench:
     """One bench invocation: where homes are, how many runs, and what was measured so far."""
 
-    def __init__(self, runs: int, echo=click.echo) -> None:
+    def __init__(self, runs: int, echo=click.echo, max_rss: int | None = None) -> None:
         self.runs = runs
+        self.max_rss = max_rss
         self.echo = echo
         self.loads: list[str] = []
 
@@ -38,10 +39,13 @@ class Bench:
         for index in range(self.runs):
             if before is not None:
                 before()
-            sample = run_checked(_worker(kind, arg), bench_env(home))
+            sample = run_checked(_worker(kind, arg), bench_env(home), max_rss=self.max_rss)
+            stopped = " (stopped: over the memory limit)" if sample.over_memory else ""
             self.echo(f"[bench] {label} run {index + 1}/{self.runs}: {sample.wall_s:.1f} s, "
-                      f"peak {gib(sample.peak_rss)} GiB (load {load_average()})")
+                      f"peak {gib(sample.peak_rss)} GiB{stopped} (load {load_average()})")
             samples.append(sample)
+            if sample.over_memory:  # it will not fit next time either
+                break
         self.loads.append(f"{label.split(' ')[0]} {load_before} -> {load_average()}")
         return Summary.of(samples), samples
 
@@ -163,15 +167,20 @@ def history_bench(bench: Bench, root: Path, scale: str, seed: int) -> tuple[str,
               help="Scale of the --history measurement (national needs 13 generated months: ~40 GiB).")
 @click.option("--peer/--no-peer", default=True, show_default=True,
               help="Also time the batch-copy peer (it copies whole tables into memory).")
+@click.option("--memory-limit", type=click.FloatRange(0.5, None), default=None, metavar="GIB",
+              help="Stop any measured run whose process tree passes this much memory (default: 70% of RAM).")
 @click.option("--docs/--no-docs", default=True, show_default=True, help="Refresh docs/benchmarks.md.")
 def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, history: bool, history_scale: str,
-          peer: bool, docs: bool) -> None:
+          peer: bool, memory_limit: float | None, docs: bool) -> None:
     """Time one month of the pipeline against the floor (DuckDB) and a batch-copy peer (pandas)."""
+    import psutil
+
     from trust_assets.bench.data import DataSpec, default_root
     from trust_assets.bench.measure import MeasureError
     from trust_assets.bench.report import update_doc
 
-    runner = Bench(runs)
+    limit = int(memory_limit * (1 << 30)) if memory_limit else int(psutil.virtual_memory().total * 0.7)
+    runner = Bench(runs, max_rss=limit)
     try:
         if history:
             root = home.resolve().parent if home else default_root()

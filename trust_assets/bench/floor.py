@@ -39,9 +39,11 @@ def _next_month(column: str) -> str:
     return f"(date_trunc('month', {column}) + interval 1 month)"
 
 
-def _screened(rows: str, passes: str, key: str) -> str:
+def _screened(rows: str, passes: str, key: str | None) -> str:
     """Distinct rows that pass every source row rule, less versions that conflict on ``key`` (the marts'
     int_*_screened views: a person with two differing rows for one key is excluded, not guessed at)."""
+    if key is None:
+        return f"select * from ({rows}) as distinct_rows where {passes}"
     return f"""select * exclude (versions) from (
             select *, count(*) over (partition by {key}) as versions
             from ({rows}) as distinct_rows
@@ -51,7 +53,8 @@ def _screened(rows: str, passes: str, key: str) -> str:
 
 def _paye(where: str) -> str:
     """PAYE rows as the products use them (int_employments_screened): one copy of each row, ids present, month a
-    month start, pay not negative, started by the month, residence conformable, no conflicting versions."""
+    month start, pay not negative, started by the month, residence conformable. Differing rows for one person,
+    employer and month are kept (two employments with one employer: their pay is summed)."""
     rows = f"""select distinct person_id, trim(employer_id) as employer_id, month, pay_gbp,
             upper(trim(residence_la_code)) as code, employment_start_date
         from paye where {where}"""
@@ -59,7 +62,7 @@ def _paye(where: str) -> str:
             and month = date_trunc('month', month) and not coalesce(pay_gbp < 0, false)
             and not coalesce(employment_start_date >= {_next_month('month')}, false)
             and code in (select code from codes)"""
-    return _screened(rows, passes, "month, person_id, employer_id")
+    return _screened(rows, passes, None)
 
 
 def _claims(where: str) -> str:
@@ -76,8 +79,9 @@ def _claims(where: str) -> str:
 #: Learning aims as the products use them (int_learner_aims_screened); versions conflict on (person, aim) across
 #: all dates, so aims are screened whole before a month is picked.
 AIMS = _screened(
-    """select distinct person_id, aim_id, start_date, planned_end_date, actual_end_date, lower(trim(outcome)) as outcome,
-            ssa_tier1, trim(level) as level, upper(trim(residence_la_code)) as code, nsf_funded
+    """select distinct person_id, aim_id, start_date, planned_end_date, actual_end_date,
+            lower(trim(outcome)) as outcome, ssa_tier1, trim(level) as level,
+            upper(trim(residence_la_code)) as code, nsf_funded
         from aims""",
     """person_id is not null and not coalesce(actual_end_date < start_date, false)
             and code in (select code from codes)""",

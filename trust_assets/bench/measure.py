@@ -33,6 +33,8 @@ class Sample:
     returncode: int
     output: str
     result: dict = field(default_factory=dict)
+    #: the tree went over the memory limit and was killed (wall time is when that happened)
+    over_memory: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,15 @@ class Summary:
     peak_rss: int
     runs: int
     walls: tuple[float, ...]
+    #: every run was stopped at the memory limit: the figures are when and where it was stopped
+    over_memory: bool = False
 
     @classmethod
     def of(cls, samples: Sequence[Sample]) -> Summary:
         if not samples:
             raise ValueError("no samples to summarise")
         return cls(statistics.median(s.wall_s for s in samples), int(statistics.median(s.peak_rss for s in samples)),
-                   len(samples), tuple(s.wall_s for s in samples))
+                   len(samples), tuple(s.wall_s for s in samples), all(s.over_memory for s in samples))
 
 
 def tree_rss(process: psutil.Process) -> int:
@@ -75,22 +79,35 @@ def parse_result(output: str) -> dict:
     return {}
 
 
+def kill_tree(process: psutil.Process) -> None:
+    for member in [*process.children(recursive=True), process]:
+        try:
+            member.kill()
+        except psutil.Error:
+            continue
+
+
 def run_measured(argv: Sequence[str], env: Mapping[str, str] | None = None, poll: float = 0.05,
-                 timeout: float | None = None) -> Sample:
-    """Run ``argv`` to completion, sampling the tree's memory; output goes to a file so a pipe never blocks it."""
+                 timeout: float | None = None, max_rss: int | None = None) -> Sample:
+    """Run ``argv`` to completion, sampling the tree's memory; output goes to a file so a pipe never blocks it.
+
+    With ``max_rss`` the tree is killed when its memory passes that many bytes: on a shared machine a batch copy
+    that does not fit must fail alone, not wake the kernel's OOM killer among other people's processes.
+    """
     with tempfile.TemporaryFile(mode="w+b") as log:
         began = time.perf_counter()
         process = subprocess.Popen(list(argv), env=dict(env) if env is not None else None, stdout=log,
                                    stderr=subprocess.STDOUT)
         watched = psutil.Process(process.pid)
-        peak, status, usage = 0, 0, None
+        peak, status, usage, over = 0, 0, None, False
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             peak = max(peak, tree_rss(watched))
-            if timeout is not None and time.perf_counter() - began > timeout:
-                process.kill()
+            over = max_rss is not None and peak > max_rss
+            if over or (timeout is not None and time.perf_counter() - began > timeout):
+                kill_tree(watched)
                 pid, status, usage = os.wait4(process.pid, 0)
                 break
             time.sleep(poll)
@@ -99,11 +116,14 @@ def run_measured(argv: Sequence[str], env: Mapping[str, str] | None = None, poll
         log.seek(0)
         output = log.read().decode("utf-8", "replace")
     peak = max(peak, usage.ru_maxrss * 1024 if usage else 0)  # Linux reports ru_maxrss in KiB
-    return Sample(wall, peak, process.returncode, output, parse_result(output))
+    return Sample(wall, peak, process.returncode, output, parse_result(output), over)
 
 
 def run_checked(argv: Sequence[str], env: Mapping[str, str] | None = None, **kwargs) -> Sample:
+    """run_measured, raising MeasureError on failure (a run stopped for memory is returned, not raised)."""
     sample = run_measured(argv, env, **kwargs)
+    if sample.over_memory:
+        return sample
     if sample.returncode != 0 or sample.result.get("ok") is False:
         tail = "\n".join(sample.output.splitlines()[-25:])
         raise MeasureError(f"{' '.join(argv[:4])}... exited {sample.returncode}:\n{tail}")

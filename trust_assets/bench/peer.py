@@ -47,9 +47,11 @@ def _next_month(column: pd.Series) -> pd.Series:
     return (column.dt.to_period("M") + 1).dt.to_timestamp()
 
 
-def _screen(rows: pd.DataFrame, passes: pd.Series, key: list[str]) -> pd.DataFrame:
+def _screen(rows: pd.DataFrame, passes: pd.Series, key: list[str] | None) -> pd.DataFrame:
     """Distinct rows passing the source row rules, less versions that conflict on ``key`` (as the floor)."""
     kept = rows[passes]
+    if key is None:
+        return kept
     versions = kept.groupby(key, dropna=False)[key[0]].transform("size")
     return kept[versions == 1]
 
@@ -105,7 +107,7 @@ class PeerData:
         passes = (rows.person_id.notna() & rows.employer_id.notna() & (rows.employer_id != "")
                   & (rows.month == rows.month.dt.to_period("M").dt.to_timestamp()) & ~(rows[PAID] < 0)
                   & ~(rows.employment_start_date >= _next_month(rows.month)) & rows.code.isin(self.known))
-        return _screen(rows, passes, ["month", "person_id", "employer_id"])
+        return _screen(rows, passes, None)  # differing rows of one employment are kept, as the floor
 
 
 def _pay(people: pd.DataFrame, keys: list[str], count: str, median: str) -> pd.DataFrame:

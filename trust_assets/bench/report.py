@@ -85,6 +85,10 @@ def results_table(rows: list[Row], floor_label: str = "floor") -> str:
              "|---|---:|---:|---:|---:|---|"]
     for row in rows:
         s = row.summary
+        if s.over_memory:
+            lines.append(f"| {row.label} | stopped at {s.wall_s:.1f} | > {gib(s.peak_rss)} (memory limit) | - | - | "
+                         f"{', '.join(f'{w:.1f}' for w in s.walls)} |")
+            continue
         lines.append(f"| {row.label} | {s.wall_s:.1f} | {gib(s.peak_rss)} | "
                      f"{ratio(s.wall_s, floor.wall_s) if floor else '-'} | "
                      f"{ratio(s.peak_rss, floor.peak_rss) if floor else '-'} | "
