@@ -2,8 +2,9 @@
 
 This is the least work that computes the products' definitions (docs/products.md) on this machine: the same
 engine the pipeline uses, the same files (those the Delta log lists for the latest version), the same
-deduplication and conformance, but no dbt, no Dagster, no audit, no disclosure control, no hidden ``sdc_*``
-columns and no Delta commit. What the pipeline costs beyond this is the price of its guarantees.
+deduplication, source row rules and conformance, but no dbt, no Dagster, no tests, no audit, no disclosure
+control, no hidden ``sdc_*`` columns, no exclusion counts and no Delta commit. What the pipeline costs beyond this
+is the price of its guarantees. tests/unit/test_bench_products.py holds it equal to the marts, cell by cell.
 """
 
 from __future__ import annotations
