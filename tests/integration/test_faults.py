@@ -112,6 +112,44 @@ def test_retry_after_a_write_that_committed_but_reported_failure_is_a_no_op(tmp_
         _with_month(DeltaTable(uri, version=before).to_pyarrow_table(), "2025-02", data))
 
 
+def test_publish_release_retried_after_a_reported_failure_commits_each_product_once(published_home, monkeypatch):
+    """The publish step of a run fails on its second product after that commit landed; the step's retry (same run)
+    must finish the release without a second commit of any product."""
+    import deltalake
+    from deltalake import DeltaTable
+
+    from trust_assets.lib.audit import build_release
+    from trust_assets.lib.delta_io import pin
+    from trust_assets.lib.products import PRODUCTS
+    from trust_assets.lib.release import publish_release
+    from trust_assets.lib.sources import SOURCE_TABLES
+
+    paths = published_home
+    run_id = "retried-publish-run"
+    build_release(paths, ["2025-01"], run_id)  # candidates of a new run, from the marts already in the warehouse
+    pins = {t.key: pin(t, str(paths.source_table(t.dept, t.table))) for t in SOURCE_TABLES}
+    before = {p.name: DeltaTable(str(paths.published_product(p.name))).version() for p in PRODUCTS}
+    real_write = deltalake.write_deltalake
+    writes: list[str] = []
+
+    def second_commit_reports_failure(uri, *args, **kwargs):
+        writes.append(str(uri))
+        real_write(uri, *args, **kwargs)
+        if len(writes) == 2:
+            raise OSError("commit response lost")
+
+    monkeypatch.setattr(deltalake, "write_deltalake", second_commit_reports_failure)
+    with pytest.raises(OSError, match="commit response lost"):
+        publish_release(paths, ["2025-01"], run_id, pins, log=lambda _: None)
+    results = publish_release(paths, ["2025-01"], run_id, pins, log=lambda _: None)
+
+    assert len(writes) == len(PRODUCTS), writes
+    assert [results[p.name].committed for p in PRODUCTS] == [False, False] + [True] * (len(PRODUCTS) - 2)
+    for p in PRODUCTS:
+        uri = str(paths.published_product(p.name))
+        assert _commits_of(uri, run_id) == [before[p.name] + 1] == [results[p.name].version], p.name
+
+
 # --- files of failed writes --------------------------------------------------------------------------------------
 
 
@@ -154,10 +192,9 @@ def test_maintenance_clean_removes_files_of_failed_writes_and_keeps_every_versio
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "trust_assets/maintenance.py clean_orphans uses DeltaTable.vacuum, which commits VACUUM START and VACUUM END "
-    "to every table it removes files from: each published product gets two new versions without trust provenance, "
-    "so `trust run --reproduce <product>` (latest) fails with 'carries no trust provenance' and the catalogue's "
-    "modified time becomes the clean time"))
+    "trust_assets/maintenance.py:40-42 clean_orphans calls DeltaTable.vacuum, which commits VACUUM START and "
+    "VACUUM END to every table it removes a file from: a published product gets two versions without trust "
+    "provenance, and `trust run --reproduce <product>` (latest) then fails with 'vN carries no trust provenance'"))
 def test_maintenance_clean_adds_no_version_to_a_published_product(published_home):
     from click.testing import CliRunner
     from deltalake import DeltaTable
