@@ -1,17 +1,19 @@
 """``trust maintenance``: housekeeping of the trust's own Delta tables (never the departments').
 
 A failed or killed write can leave parquet files that no commit references. They are invisible to readers but
-take space; ``clean`` removes them with deltalake's own vacuum, keeping every committed version readable (all
-versions are passed as ``keep_versions``) and sparing files younger than a grace period, which may belong to a
-write still in flight.
+take space; ``clean`` removes them, keeping every file any committed version references (so every version stays
+readable), sparing files younger than a grace period (they may belong to a write still in flight), and making no
+Delta commit (deltalake's vacuum would add versions without provenance to a published product).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import pyarrow as pa
 
 from trust_assets.lib.paths import TrustPaths
 
@@ -33,14 +35,39 @@ def trust_tables(paths: TrustPaths) -> list[Path]:
     return found
 
 
-def clean_orphans(table: Path, *, grace_hours: int = 1, dry_run: bool = False) -> CleanResult:
-    """Delete files no version of ``table`` references and that are older than ``grace_hours``."""
+def referenced_files(table: Path) -> set[str]:
+    """Every data file any version of the table references (the add actions of versions 0..latest)."""
     from deltalake import DeltaTable
 
     dt = DeltaTable(str(table))
-    files = dt.vacuum(retention_hours=grace_hours, dry_run=dry_run, enforce_retention_duration=False, full=True,
-                      keep_versions=list(range(dt.version() + 1)))
-    return CleanResult(table, list(files))
+    referenced: set[str] = set()
+    for version in range(dt.version() + 1):
+        try:
+            dt.load_as_version(version)
+        except Exception:  # a version whose log entry was cleaned up after a checkpoint is no longer readable
+            continue
+        referenced.update(pa.table(dt.get_add_actions(flatten=True)).column("path").to_pylist())
+    return referenced
+
+
+def clean_orphans(table: Path, *, grace_hours: float = 1, dry_run: bool = False) -> CleanResult:
+    """Delete data files no version of ``table`` references and older than ``grace_hours``.
+
+    Not ``DeltaTable.vacuum``: vacuum commits VACUUM START/END versions, which would put versions without
+    provenance on top of a published product. This makes no commit at all.
+    """
+    referenced = referenced_files(table)
+    cutoff = time.time() - grace_hours * 3600
+    orphans = []
+    for path in sorted(table.rglob("*")):
+        relative = path.relative_to(table).as_posix()
+        if not path.is_file() or relative.startswith("_delta_log/") or path.name.startswith((".", "_")):
+            continue
+        if relative not in referenced and path.stat().st_mtime < cutoff:
+            orphans.append(relative)
+            if not dry_run:
+                path.unlink()
+    return CleanResult(table, orphans)
 
 
 @click.group()

@@ -26,13 +26,18 @@ def publication_entry(product_name: str, version: int | None) -> dict:
     if not DeltaTable.is_deltatable(uri):
         raise click.ClickException(f"{product_name} has never been published (no Delta table at {uri})")
     table = DeltaTable(uri)
-    wanted = table.version() if version is None else version
-    for entry in table.history():
-        if int(entry["version"]) == wanted:
+    history = table.history()
+    if version is None:  # the latest publication (a maintenance commit carries no provenance)
+        published = [e for e in history if "trust.run_id" in e]
+        if not published:
+            raise click.ClickException(f"{product_name} has no version with trust provenance")
+        return max(published, key=lambda e: int(e["version"]))
+    for entry in history:
+        if int(entry["version"]) == version:
             if "trust.run_id" not in entry:
-                raise click.ClickException(f"{product_name} v{wanted} carries no trust provenance")
+                raise click.ClickException(f"{product_name} v{version} carries no trust provenance")
             return entry
-    raise click.ClickException(f"{product_name} has no version {wanted} (latest is {table.version()})")
+    raise click.ClickException(f"{product_name} has no version {version} (latest is {table.version()})")
 
 
 def reproduce_publication(spec: str, echo: Callable[[str], None] = click.echo) -> bool:
@@ -44,7 +49,7 @@ def reproduce_publication(spec: str, echo: Callable[[str], None] = click.echo) -
     from trust_assets.defs.build import MONTHLY_JOB
     from trust_assets.defs.publish.assets import published_key
     from trust_assets.lib.products import PRODUCTS
-    from trust_assets.runner import prepare_instance, quiet_run_config
+    from trust_assets.runner import prepare_instance, quiet_run_config, run_lock
 
     name, sep, ver = spec.partition("@")
     if sep and not ver.isdigit():
@@ -59,12 +64,13 @@ def reproduce_publication(spec: str, echo: Callable[[str], None] = click.echo) -
     job = defs().resolve_job_def(MONTHLY_JOB)
     published = {published_key(p) for p in PRODUCTS}
     selection = [k for k in job.asset_layer.executable_asset_keys if k not in published]
-    result = job.execute_in_process(
-        instance=instance, asset_selection=selection, raise_on_error=False,
-        run_config=quiet_run_config(sources, "WARNING"),
-        tags={ASSET_PARTITION_RANGE_START_TAG: f"{months[0]}-01", ASSET_PARTITION_RANGE_END_TAG: f"{months[-1]}-01",
-              "trust/reproduce": spec},
-    )
+    with run_lock(paths, echo):
+        result = job.execute_in_process(
+            instance=instance, asset_selection=selection, raise_on_error=False,
+            run_config=quiet_run_config(sources, "WARNING"),
+            tags={ASSET_PARTITION_RANGE_START_TAG: f"{months[0]}-01",
+                  ASSET_PARTITION_RANGE_END_TAG: f"{months[-1]}-01", "trust/reproduce": spec},
+        )
     if not result.success:
         from trust_assets.runner import failure_message
 

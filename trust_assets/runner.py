@@ -8,6 +8,7 @@ and DuckDB's own parallelism is where the cores go.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,13 +119,38 @@ def quiet_run_config(versions: dict[str, int] | None, log_level: str, share_prof
 def run_months(months: list[str], versions: dict[str, int] | None = None, *, tags: dict[str, str] | None = None,
                echo=click.echo, log_level: str = "WARNING", share_profile: str = "") -> list[RunOutcome]:
     """Run the monthly job once per contiguous block of months; returns one outcome per Dagster run."""
+
+
+    paths = TrustPaths.from_env()
+    instance = prepare_instance(paths)
+    with run_lock(paths, echo):
+        return _run_blocks(instance, months, versions, tags, echo, log_level, share_profile)
+
+
+@contextmanager
+def run_lock(paths: TrustPaths, echo=click.echo):
+    """One ``trust run`` at a time per TRUST_HOME: in-process runs bypass the instance's run queue, and dbt's
+    DuckDB warehouse allows one writer. A second run waits for the first rather than failing half-way."""
+    import fcntl
+
+    handle = (paths.trust / ".run.lock").open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            echo(f"[run] another run is using {paths.root}; waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()
+
+
+def _run_blocks(instance, months, versions, tags, echo, log_level, share_profile) -> list[RunOutcome]:
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from trust_assets.definitions import defs
     from trust_assets.defs.build import MONTHLY_JOB
 
-    paths = TrustPaths.from_env()
-    instance = prepare_instance(paths)
     if not share_profile:  # observation reads the Delta logs directly; a share-only trust cannot
         observe_sources(instance)
     job = defs().resolve_job_def(MONTHLY_JOB)
@@ -160,9 +186,16 @@ def failure_message(instance, run_id: str) -> str:
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             data = event.asset_check_evaluation_data
             if not data.passed:
-                desc = data.description or ""
-                lines.append(f"check {data.asset_key.to_user_string()}:{data.check_name} failed {desc}".strip())
-    return "failed:\n  " + "\n  ".join(lines or ["see the Dagster UI for this run"])
+                blocking = data.severity is None or data.severity.value == "ERROR"
+                desc = " ".join((data.description or "").split())
+                lines.append(f"check {data.asset_key.to_user_string()}:{data.check_name} "
+                             f"{'failed' if blocking else 'warned'} {desc}".strip())
+    return "failed:\n  " + "\n  ".join(_clip(line) for line in (lines or ["see the Dagster UI for this run"]))
+
+
+def _clip(text: str, limit: int = 600) -> str:
+    """Keep messages readable: a dbt failure embeds the whole command with every pinned file path."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_months(spec: str | None, available: list[str]) -> list[str]:

@@ -113,6 +113,7 @@ def test_structural_damage_blocks_with_an_error_naming_it(case, published_home):
 
 # --- row-level: exclude and count below the threshold, block above it -------------------------------------------
 
+
 @pytest.mark.parametrize("kind", list(DAMAGE_SOURCE))
 def test_small_dose_is_excluded_counted_and_published_unchanged(kind, published_home):
     root = published_home.root

@@ -191,10 +191,6 @@ def test_maintenance_clean_removes_files_of_failed_writes_and_keeps_every_versio
         assert fingerprint_any(table, version) == expected, f"{table.name}@v{version} changed or became unreadable"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "trust_assets/maintenance.py:40-42 clean_orphans calls DeltaTable.vacuum, which commits VACUUM START and "
-    "VACUUM END to every table it removes a file from: a published product gets two versions without trust "
-    "provenance, and `trust run --reproduce <product>` (latest) then fails with 'vN carries no trust provenance'"))
 def test_maintenance_clean_adds_no_version_to_a_published_product(published_home):
     from click.testing import CliRunner
     from deltalake import DeltaTable

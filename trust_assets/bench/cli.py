@@ -39,7 +39,7 @@ class Bench:
         for index in range(self.runs):
             if before is not None:
                 before()
-            sample = run_checked(_worker(kind, arg), bench_env(home), max_rss=self.max_rss)
+            sample = run_checked(_worker(kind, arg), bench_env(home), max_rss=self.max_rss, disk=self.disk_guard(home))
             stopped = " (stopped: over the memory limit)" if sample.over_memory else ""
             self.echo(f"[bench] {label} run {index + 1}/{self.runs}: {sample.wall_s:.1f} s, "
                       f"peak {gib(sample.peak_rss)} GiB{stopped} (load {load_average()})")
@@ -48,6 +48,13 @@ class Bench:
                 break
         self.loads.append(f"{label.split(' ')[0]} {load_before} -> {load_average()}")
         return Summary.of(samples), samples
+
+    @staticmethod
+    def disk_guard(home: Path) -> tuple[str, int]:
+        """Stop a run that leaves less than 10% of the disk (at least 5 GiB) free: DuckDB spills beside its database."""
+        import shutil
+
+        return str(home), max(5 << 30, shutil.disk_usage(home).total // 10)
 
     def steps(self, home: Path, samples) -> list[dict[str, float]]:
         from trust_assets.bench.data import bench_env
@@ -60,15 +67,18 @@ class Bench:
         return out
 
     def warm(self, home: Path, months: list[str], spec) -> None:
-        """Build ``months`` once, untimed, so the timed run is the incremental case (recorded in the marker)."""
+        """Build ``months`` once, untimed, a month per run as a monthly schedule would (a multi-month dbt build at
+        national scale spills tens of GiB); the marker records how far, so an interrupted bench resumes."""
         from trust_assets.bench.data import bench_env, read_marker, write_marker
         from trust_assets.bench.measure import run_checked
 
-        if not months or read_marker(home).get("warm_through") == months[-1]:
-            return
-        self.echo(f"[bench] building {months[0]}..{months[-1]} once, untimed")
-        run_checked(_worker("pipeline", ",".join(months)), bench_env(home))
-        write_marker(home, spec, warm_through=months[-1])
+        built = read_marker(home).get("warm_through") or ""
+        for month in months:
+            if month <= built:
+                continue
+            self.echo(f"[bench] building {month} once, untimed")
+            run_checked(_worker("pipeline", month), bench_env(home), disk=self.disk_guard(home))
+            write_marker(home, spec, warm_through=month)
 
 
 def source_sizes(home: Path) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -35,6 +36,8 @@ class Sample:
     result: dict = field(default_factory=dict)
     #: the tree went over the memory limit and was killed (wall time is when that happened)
     over_memory: bool = False
+    #: the tree was killed because the disk it spills to was nearly full
+    out_of_disk: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,25 +91,30 @@ def kill_tree(process: psutil.Process) -> None:
 
 
 def run_measured(argv: Sequence[str], env: Mapping[str, str] | None = None, poll: float = 0.05,
-                 timeout: float | None = None, max_rss: int | None = None) -> Sample:
+                 timeout: float | None = None, max_rss: int | None = None,
+                 disk: tuple[str, int] | None = None) -> Sample:
     """Run ``argv`` to completion, sampling the tree's memory; output goes to a file so a pipe never blocks it.
 
     With ``max_rss`` the tree is killed when its memory passes that many bytes: on a shared machine a batch copy
-    that does not fit must fail alone, not wake the kernel's OOM killer among other people's processes.
+    that does not fit must fail alone, not wake the kernel's OOM killer among other people's processes. With
+    ``disk=(path, bytes)`` it is killed when the disk holding ``path`` has less than that free: DuckDB spills to a
+    temp folder beside its database, and a full disk breaks everything else on the machine.
     """
     with tempfile.TemporaryFile(mode="w+b") as log:
         began = time.perf_counter()
         process = subprocess.Popen(list(argv), env=dict(env) if env is not None else None, stdout=log,
                                    stderr=subprocess.STDOUT)
         watched = psutil.Process(process.pid)
-        peak, status, usage, over = 0, 0, None, False
+        peak, status, usage, over, full, polls = 0, 0, None, False, False, 0
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             peak = max(peak, tree_rss(watched))
             over = max_rss is not None and peak > max_rss
-            if over or (timeout is not None and time.perf_counter() - began > timeout):
+            polls += 1
+            full = disk is not None and polls % 20 == 0 and shutil.disk_usage(disk[0]).free < disk[1]
+            if over or full or (timeout is not None and time.perf_counter() - began > timeout):
                 kill_tree(watched)
                 pid, status, usage = os.wait4(process.pid, 0)
                 break
@@ -116,12 +124,15 @@ def run_measured(argv: Sequence[str], env: Mapping[str, str] | None = None, poll
         log.seek(0)
         output = log.read().decode("utf-8", "replace")
     peak = max(peak, usage.ru_maxrss * 1024 if usage else 0)  # Linux reports ru_maxrss in KiB
-    return Sample(wall, peak, process.returncode, output, parse_result(output), over)
+    return Sample(wall, peak, process.returncode, output, parse_result(output), over, full)
 
 
 def run_checked(argv: Sequence[str], env: Mapping[str, str] | None = None, **kwargs) -> Sample:
     """run_measured, raising MeasureError on failure (a run stopped for memory is returned, not raised)."""
     sample = run_measured(argv, env, **kwargs)
+    if sample.out_of_disk:
+        raise MeasureError(f"{' '.join(argv[:5])}... stopped after {sample.wall_s:.0f} s: the disk was nearly full "
+                           "(DuckDB spilling to its temp folder)")
     if sample.over_memory:
         return sample
     if sample.returncode != 0 or sample.result.get("ok") is False:

@@ -18,3 +18,12 @@ def months_in_window(window: dg.TimeWindow) -> list[str]:
         months.append(cursor.strftime("%Y-%m"))
         cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
     return months
+
+
+def release_id(context: dg.AssetExecutionContext) -> str:
+    """The id a release's candidates, checks and publication are keyed by: the root run's id.
+
+    A re-execution "from failure" gets a new run id but continues the same release: it must find the candidates
+    its root run audited, and its publish must not commit a product the root run already committed.
+    """
+    return context.run.root_run_id or context.run.run_id

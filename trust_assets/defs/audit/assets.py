@@ -9,7 +9,7 @@ compliance check as blocking checks; the publish step runs only if all of them p
 
 import dagster as dg
 
-from trust_assets.defs.partitions import monthly_partitions, months_in_window
+from trust_assets.defs.partitions import monthly_partitions, months_in_window, release_id
 from trust_assets.defs.resources import SourcePins, TrustStorage
 from trust_assets.lib.products import PRODUCTS, Product
 
@@ -54,8 +54,8 @@ def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, s
 
     paths = trust.paths()
     months = months_in_window(context.partition_time_window)
-    release = build_release(paths, months, context.run.run_id)
-    audit = audit_release(paths, release, months, context.run.run_id)
+    release = build_release(paths, months, release_id(context))
+    audit = audit_release(paths, release, months, release_id(context))
     if not audit.passed:
         from trust_assets.lib.lineage import LineageEmitter
         from trust_assets.lib.release import PUBLISH_JOB, source_reads

@@ -8,7 +8,7 @@ release failed: the published tables then stay at their last good version.
 import dagster as dg
 
 from trust_assets.defs.audit.assets import candidate_key
-from trust_assets.defs.partitions import monthly_partitions, months_in_window
+from trust_assets.defs.partitions import monthly_partitions, months_in_window, release_id
 from trust_assets.defs.resources import SourcePins, TrustStorage
 from trust_assets.lib.products import PRODUCTS, Product
 
@@ -19,14 +19,18 @@ def published_key(product: Product) -> dg.AssetKey:
 
 def run_check_results(context: dg.AssetExecutionContext) -> dict[str, list[dict]]:
     """Every check evaluated in this run (source, dbt and audit checks), keyed by the product it guards."""
-    records = context.instance.get_records_for_run(
-        context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
-    checks = []
-    for record in records:
-        data = record.event_log_entry.dagster_event.asset_check_evaluation_data
-        checks.append({"name": f"{data.asset_key.to_user_string()}:{data.check_name}", "passed": data.passed,
-                       "severity": data.severity.value if data.severity else "ERROR",
-                       "description": data.description or ""})
+    by_name: dict[str, dict] = {}
+    # A re-execution continues its root run's release: the checks may have run in either.
+    for run_id in dict.fromkeys([release_id(context), context.run.run_id]):
+        records = context.instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+        for record in records:
+            data = record.event_log_entry.dagster_event.asset_check_evaluation_data
+            name = f"{data.asset_key.to_user_string()}:{data.check_name}"
+            by_name[name] = {"name": name, "passed": data.passed,
+                             "severity": data.severity.value if data.severity else "ERROR",
+                             "description": data.description or ""}
+    checks = list(by_name.values())
     # Every product's provenance lists every check of the release: they gate publication together.
     return {p.name: checks for p in PRODUCTS}
 
@@ -58,8 +62,8 @@ def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, s
     started = lineage.run_started(PUBLISH_JOB, parent_run_id=context.run.run_id, parent_job=context.job_name,
                                   inputs=source_reads(pins, months))
     try:
-        results = publish_release(paths, months, context.run.run_id, pins, checks=checks, log=context.log.info)
-        emit_publication_lineage(paths, context.run.run_id, pins, months, results, checks,
+        results = publish_release(paths, months, release_id(context), pins, checks=checks, log=context.log.info)
+        emit_publication_lineage(paths, release_id(context), pins, months, results, checks,
                                  load_policy().version, started)
     except Exception as exc:
         lineage.run_failed(started, exc)
