@@ -80,13 +80,20 @@ def test_mart_contract_matches_the_product(manifest, product):
     assert node["path"].startswith("marts/")
 
 
-def test_person_level_layers_are_views(manifest):
+def test_person_level_layers_never_reach_the_warehouse_file(manifest):
+    """Staging: views over the pinned files. Intermediate: the in-memory run_scratch database (tables or views),
+    gone when dbt exits. Only the marts and the exclusion counts are tables in the warehouse."""
     models = _models(manifest)
-    layered = {name: node for name, node in models.items() if name.startswith(("stg_", "int_"))}
-    assert layered, "no staging or intermediate models found"
-    assert {node["config"]["materialized"] for node in layered.values()} == {"view"}
-    tables = {name for name, node in models.items() if node["config"]["materialized"] != "view"}
-    assert tables == {p.name for p in PRODUCTS} | {"conformance_exclusions"}
+    staging = {name: node for name, node in models.items() if name.startswith("stg_")}
+    intermediate = {name: node for name, node in models.items() if name.startswith("int_")}
+    assert staging and intermediate, "no staging or intermediate models found"
+    assert {node["config"]["materialized"] for node in staging.values()} == {"view"}
+    assert {node["database"] for node in intermediate.values()} == {"run_scratch"}
+    profile = (DBT_PROJECT_DIR / "profiles.yml").read_text()
+    assert 'path: ":memory:"' in profile and "alias: run_scratch" in profile
+    in_warehouse = {name for name, node in models.items()
+                    if node["config"]["materialized"] != "view" and node["database"] != "run_scratch"}
+    assert in_warehouse == {p.name for p in PRODUCTS} | {"conformance_exclusions"}
 
 
 def test_sources_declare_the_agreed_schemas(manifest):

@@ -7,6 +7,7 @@ beyond its ``bench/`` folder.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -46,14 +47,12 @@ class Bench:
             samples.append(sample)
             if sample.over_memory:  # it will not fit next time either
                 break
-        self.loads.append(f"{label.split(' ')[0]} {load_before} -> {load_average()}")
+        self.loads.append(f"{label} {load_before} -> {load_average()}")
         return Summary.of(samples), samples
 
     @staticmethod
     def disk_guard(home: Path) -> tuple[str, int]:
         """Stop a run that leaves less than 10% of the disk (at least 5 GiB) free: DuckDB spills beside its database."""
-        import shutil
-
         return str(home), max(5 << 30, shutil.disk_usage(home).total // 10)
 
     def steps(self, home: Path, samples) -> list[dict[str, float]]:
@@ -94,29 +93,46 @@ def source_sizes(home: Path) -> str:
     return "; ".join(parts)
 
 
-def month_bench(bench: Bench, home: Path, spec, peer: bool) -> tuple[str, str]:
-    """Pipeline, floor and peer for the last generated month; returns (console text, docs section)."""
+def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool = True) -> tuple[str, str]:
+    """Pipeline, floor and peer for the last generated month; returns (docs section, its key).
+
+    A pipeline that cannot finish (a failed build, a disk filling with DuckDB's spill) is reported as such and the
+    floor and the peer are still measured: what did not fit is a result too.
+    """
     from trust_assets.bench.data import ensure_data
+    from trust_assets.bench.measure import MeasureError
     from trust_assets.bench.report import Row, machine, machine_lines, results_table, steps_table, targets_lines
+    from trust_assets.lib.paths import TrustPaths
 
     ensure_data(home, spec, echo=bench.echo)
     months = spec.month_labels()
     month = months[-1]
-    bench.warm(home, months[:-1], spec)
-    pipeline, pipeline_samples = bench.measure("pipeline", home, "pipeline", month)
+    pipeline, failure, step_runs = None, "not measured (--no-pipeline)", []
+    try:
+        if pipeline_too:
+            bench.warm(home, months[:-1], spec)
+            pipeline, pipeline_samples = bench.measure("pipeline", home, "pipeline", month)
+            step_runs = bench.steps(home, pipeline_samples)
+    except MeasureError as exc:
+        failure = str(exc).splitlines()[0]
+        bench.echo(f"[bench] the pipeline did not finish: {failure}")
+        # a killed DuckDB leaves its spill behind; the floor and the peer need that disk
+        shutil.rmtree(TrustPaths(home).warehouse.with_name("warehouse.duckdb.tmp"), ignore_errors=True)
     floor, _ = bench.measure("floor", home, "floor", month)
-    rows = [Row("pipeline (Dagster end to end)", pipeline), Row("floor (DuckDB, one query per product)", floor)]
+    rows = [Row("pipeline (Dagster end to end)", pipeline)] if pipeline else []
+    rows.append(Row("floor (DuckDB, one query per product)", floor))
     if peer:
         peer_summary, _ = bench.measure("peer", home, "peer", month)
         rows.append(Row("batch-copy peer (pandas, whole tables)", peer_summary))
-    step_runs = bench.steps(home, pipeline_samples)
+    if pipeline:
+        detail = ["Pipeline steps (Dagster STEP_SUCCESS durations):", "", steps_table(step_runs, pipeline.wall_s), "",
+                  "Targets:", "", *targets_lines(pipeline, floor, spec.scale)]
+    else:
+        detail = [f"**The pipeline did not finish**: {failure}. Targets: NOT met."]
     body = "\n".join([
         f"## {spec.scale}: month {month} ({spec.months} generated months, seed {spec.seed})", "",
         f"Sources: {source_sizes(home)}.", "",
-        results_table(rows), "",
-        "Pipeline steps (Dagster STEP_SUCCESS durations):", "",
-        steps_table(step_runs, pipeline.wall_s), "",
-        "Targets:", "", *targets_lines(pipeline, floor, spec.scale), "",
+        results_table(rows), "", *detail, "",
         *machine_lines(machine(), bench.loads),
     ])
     return body, spec.scale
@@ -174,14 +190,16 @@ def history_bench(bench: Bench, root: Path, scale: str, seed: int) -> tuple[str,
 @click.option("--history", is_flag=True,
               help="Instead: time month 13 on a 13-month table against month 1 on a 1-month table.")
 @click.option("--history-scale", type=click.Choice(list(SCALES)), default="regional", show_default=True,
-              help="Scale of the --history measurement (national needs 13 generated months: ~40 GiB).")
+              help="Scale of the --history measurement (national: 13 generated months, ~16 GiB, ~11 min).")
+@click.option("--pipeline/--no-pipeline", "pipeline_too", default=True, show_default=True,
+              help="Time the pipeline (--no-pipeline: only the floor and the peer).")
 @click.option("--peer/--no-peer", default=True, show_default=True,
               help="Also time the batch-copy peer (it copies whole tables into memory).")
 @click.option("--memory-limit", type=click.FloatRange(0.5, None), default=None, metavar="GIB",
               help="Stop any measured run whose process tree passes this much memory (default: 70% of RAM).")
 @click.option("--docs/--no-docs", default=True, show_default=True, help="Refresh docs/benchmarks.md.")
 def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, history: bool, history_scale: str,
-          peer: bool, memory_limit: float | None, docs: bool) -> None:
+          pipeline_too: bool, peer: bool, memory_limit: float | None, docs: bool) -> None:
     """Time one month of the pipeline against the floor (DuckDB) and a batch-copy peer (pandas)."""
     import psutil
 
@@ -197,7 +215,7 @@ def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, hist
             body, key = history_bench(runner, root, history_scale, seed)
         else:
             target = home.resolve() if home else default_root() / scale
-            body, key = month_bench(runner, target, DataSpec(scale, months, seed), peer)
+            body, key = month_bench(runner, target, DataSpec(scale, months, seed), peer, pipeline_too)
     except (MeasureError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("\n" + body)

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#-
   Business register rows with workplace conformed to a current district and SIC section checked against SIC 2007.
   Employing businesses (employer_id not null) are deduplicated on the whole row, and when one employer_id still has

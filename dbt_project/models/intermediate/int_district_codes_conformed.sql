@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#-
   Every GSS code a department may record -> the current district (of the 361) it is conformed to.
 

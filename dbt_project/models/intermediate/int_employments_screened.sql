@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#-
   PAYE employment-month rows screened by the source row rules: one row per distinct source row, `copies` of it in
   the source, its residence conformed, and `row_rule_reason`, the rule failure that excludes it (null: kept).
@@ -14,6 +15,9 @@ with
 employments as (
 
     select * from {{ ref('stg_hmrc__paye_employments') }}
+    -- only the months this run reads: the built months and their +3/+6 follow-ups
+    where ({{ trust_in_build_months('month') }} or {{ trust_in_build_months('month', 3) }}
+        or {{ trust_in_build_months('month', 6) }})
 
 ),
 

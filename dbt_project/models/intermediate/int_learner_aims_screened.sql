@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#-
   Learning aim rows screened by the source row rules: one row per distinct source row, `copies` of it in the
   source, its residence conformed, and `row_rule_reason`, the rule failure that excludes it (null: kept).

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#-
   Universal Credit claim rows screened by the source row rules: one row per distinct source row, `copies` of it
   in the source, its district conformed, and `row_rule_reason`, the rule failure that excludes it (null: kept).
@@ -11,6 +12,8 @@ with
 claims as (
 
     select * from {{ ref('stg_dwp__uc_claims') }}
+    -- only the months this run reads: the built months
+    where {{ trust_in_build_months('month') }}
 
 ),
 
