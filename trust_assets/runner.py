@@ -260,7 +260,13 @@ def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None, s
         if not sep or not value.isdigit():
             raise click.BadParameter(f"{item!r} is not DEPT/TABLE=VERSION", param_hint="--pin")
         versions[key] = int(value)
-    available = shared_source_months(share_profile) if share_profile else source_months(paths)
+    from trust_assets.lib.delta_io import SourceError
+
+    try:
+        available = shared_source_months(share_profile) if share_profile else source_months(paths)
+    except SourceError as exc:
+        raise click.ClickException(f"{exc}\n(no department tables under {paths.departments}? "
+                                   "generate them with `trust synth`)") from exc
     months = parse_months(months_spec, available)
     outcomes = run_months(months, versions, log_level="DEBUG" if verbose else "WARNING",
                           share_profile=str(Path(share_profile).resolve()) if share_profile else "")

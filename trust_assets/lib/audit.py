@@ -43,7 +43,8 @@ class CheckOutcome:
 @dataclass
 class Audit:
     checks: dict[str, list[CheckOutcome]]
-    data_docs: Path | None
+    #: product -> the GX Data Docs index.html of this run's validation
+    data_docs: dict[str, Path]
 
     @property
     def passed(self) -> bool:
@@ -159,8 +160,7 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
                 {"violations": [v.as_dict() for v in mine[:20]], "policy_version": policy.version},
             ),
         ]
-    docs = next((s.data_docs_index for s in suites.values() if s.data_docs_index), None)
-    return Audit(checks, docs)
+    return Audit(checks, {name: s.data_docs_index for name, s in suites.items() if s.data_docs_index})
 
 
 def suite_parameters(name: str, months: list[str]) -> dict[str, Any]:

@@ -82,6 +82,7 @@ def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, s
                 "candidate_version": release.candidate_versions[name],
                 "path": dg.MetadataValue.path(str(paths.candidate(name))),
                 "source_versions": source_pins.summary(),
-                **({"quality_report": dg.MetadataValue.path(str(audit.data_docs))} if audit.data_docs else {}),
+                **({"quality_report": dg.MetadataValue.path(str(audit.data_docs[name]))}
+                   if name in audit.data_docs else {}),
             },
         )
