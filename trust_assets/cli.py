@@ -7,7 +7,6 @@ and one subcommand's heavy imports (Dagster, dbt, the sharing server) never slow
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 import click
 
@@ -45,19 +44,11 @@ class LazyGroup(click.Group):
     """A click group whose subcommands are imported on demand."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in SUBCOMMANDS if self._available(name))
-
-    @staticmethod
-    def _available(name: str) -> bool:
-        module = SUBCOMMANDS[name].split(":")[0]
-        try:
-            return importlib.util.find_spec(module) is not None
-        except ModuleNotFoundError:
-            return False
+        return sorted(SUBCOMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = SUBCOMMANDS.get(cmd_name)
-        if target is None or not self._available(cmd_name):
+        if target is None:
             return None
         module_name, attr = target.split(":")
         return getattr(importlib.import_module(module_name), attr)
