@@ -89,28 +89,39 @@ class VerifyResult:
 
 
 def verify_access_log(path: Path) -> VerifyResult:
-    """Walk the chain; the first bad line (1-based) and what is wrong with it, or ok."""
-    prev, count, seq = GENESIS, 0, 0
+    """Walk the chain; the first bad line (1-based) and what is wrong with it, or ok.
+
+    Holds a shared lock on the log while reading it and its head: an appender writes both under the exclusive
+    lock, so a verify running beside a live server never sees a record whose head update is still to come.
+    """
     if not path.exists():
         return VerifyResult(True, 0)
     with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                record = json.loads(line)
-            except ValueError:
-                return VerifyResult(False, count, number, "line is not valid JSON")
-            if not isinstance(record, dict) or "hash" not in record or "prev_hash" not in record:
-                return VerifyResult(False, count, number, "line is not an audit record")
-            if record_hash(record) != record["hash"]:
-                return VerifyResult(False, count, number, "record was edited: its hash does not match its content")
-            if record["prev_hash"] != prev:
-                return VerifyResult(False, count, number,
-                                    "chain broken: previous record hash does not match (a record before it was "
-                                    "deleted, inserted or moved)")
-            if record.get("seq") != seq + 1:
-                return VerifyResult(False, count, number, f"sequence jumps from {seq} to {record.get('seq')}")
-            prev, seq, count = record["hash"], int(record["seq"]), count + 1
-    head = _head_path(path)
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        try:
+            return _verify_locked(handle, _head_path(path))
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _verify_locked(handle, head: Path) -> VerifyResult:
+    prev, count, seq = GENESIS, 0, 0
+    for number, line in enumerate(handle, start=1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return VerifyResult(False, count, number, "line is not valid JSON")
+        if not isinstance(record, dict) or "hash" not in record or "prev_hash" not in record:
+            return VerifyResult(False, count, number, "line is not an audit record")
+        if record_hash(record) != record["hash"]:
+            return VerifyResult(False, count, number, "record was edited: its hash does not match its content")
+        if record["prev_hash"] != prev:
+            return VerifyResult(False, count, number,
+                                "chain broken: previous record hash does not match (a record before it was "
+                                "deleted, inserted or moved)")
+        if record.get("seq") != seq + 1:
+            return VerifyResult(False, count, number, f"sequence jumps from {seq} to {record.get('seq')}")
+        prev, seq, count = record["hash"], int(record["seq"]), count + 1
     if head.exists():
         expected = json.loads(head.read_text())
         if expected.get("seq") != seq or expected.get("hash") != prev:
