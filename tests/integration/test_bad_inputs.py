@@ -108,6 +108,9 @@ def test_structural_damage_blocks_with_an_error_naming_it(case, published_home):
     assert not result.success, f"{case}: the run published from a damaged source"
     missing = [word for word in spec.names if word not in result.message]
     assert not missing, f"{case}: the failure does not name {missing}:\n{result.message[:2000]}"
+    if case.endswith("_column"):  # the failed check is the damaged table's own schema check
+        check = spec.names[0].replace("/", "__") + "__schema failed"
+        assert check in result.message, result.message[:2000]
     assert_nothing_published(root, before)
 
 

@@ -35,18 +35,23 @@ class SourcePins(dg.ConfigurableResource):
     share_profile: str = ""
     #: ``dept/table`` -> ``share.schema.table`` where a share is not named ``<dept>.default.<table>``.
     share_tables: dict[str, str] = Field(default_factory=dict)
-    _pins: dict[str, SourcePin] | None = PrivateAttr(default=None)
+    _pins: dict[str, SourcePin] = PrivateAttr(default_factory=dict)
 
     def paths(self) -> TrustPaths:
         return TrustStorage().paths()
 
     def pins(self) -> dict[str, SourcePin]:
-        if self._pins is None:
-            unknown = sorted(set(self.versions) - {t.key for t in SOURCE_TABLES})
-            if unknown:
-                raise dg.Failure(f"cannot pin unknown source tables {unknown}")
-            self._pins = {t.key: self._pin(t) for t in SOURCE_TABLES}
-        return self._pins
+        """Every source, pinned on first use and then the same for the rest of the run."""
+        unknown = sorted(set(self.versions) - {t.key for t in SOURCE_TABLES})
+        if unknown:
+            raise dg.Failure(f"cannot pin unknown source tables {unknown}")
+        return {t.key: self.pin(t) for t in SOURCE_TABLES}
+
+    def pin(self, table: SourceTable) -> SourcePin:
+        """One source's pin (raises SourceError / SourceSchemaError naming the table)."""
+        if table.key not in self._pins:
+            self._pins[table.key] = self._pin(table)
+        return self._pins[table.key]
 
     def _pin(self, table: SourceTable) -> SourcePin:
         if self.share_profile:

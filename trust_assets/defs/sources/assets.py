@@ -91,7 +91,7 @@ def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
     for table in SOURCE_TABLES:
         name = table.key.replace("/", "__")
         try:
-            pins[table.key] = source_pins.pins()[table.key]
+            pins[table.key] = source_pins.pin(table)
         except SourceSchemaError as exc:
             yield dg.AssetCheckResult(check_name=f"{name}__schema", passed=False, asset_key=PINNED_SOURCES,
                                       description=str(exc), metadata={"error": str(exc)})
