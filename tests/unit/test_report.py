@@ -51,7 +51,7 @@ def build_fake_trust(root: Path, *, products: tuple[str, ...] | None = None) -> 
                              "value": list(range(rows))})
             checks = [{"name": "not_null_month", "passed": True, "severity": "error",
                        "description": "month is never null"},
-                      {"name": "rows_expected", "passed": v != 1, "severity": "warn",
+                      {"name": "rows_expected", "passed": v != 1, "severity": "error",
                        "description": "row count within range <&> of last"}]
             metadata = {
                 "trust.run_id": f"00000000-0000-4000-8000-00000000000{v}",
@@ -102,7 +102,8 @@ def test_history_reads_the_metadata_contract(fake_trust: TrustPaths) -> None:
     assert [v.version for v in history] == list(range(VERSIONS_PER_PRODUCT))
     first, second = history[0], history[1]
     assert first.rows == 10 and second.rows == 20  # from the Delta log's file statistics
-    assert second.checks_failed == 1 and second.checks_passed == 1
+    assert second.checks_failed == 1 and second.checks_passed == 1 and second.checks_warned == 0
+
     assert first.suppressed_cells == 3 + 2
     assert set(first.sources) == {t.key for t in SOURCE_TABLES}
     newest = max(first.source_commit_times.values())
@@ -171,7 +172,7 @@ def test_lineage_command_prints_sources_checks_and_readers(fake_trust: TrustPath
     assert f"{name} v2" in result.output
     assert "dwp/uc_claims" in result.output and "v1" in result.output
     assert "int_people_linked" in result.output
-    assert "2 passed, 0 failed" in result.output
+    assert "2 passed, 0 warned, 0 failed" in result.output
     assert "value:threshold" in result.output
     assert "ons-analyst: 2 read(s)" in result.output and "dfe-analyst" not in result.output
 
@@ -179,7 +180,7 @@ def test_lineage_command_prints_sources_checks_and_readers(fake_trust: TrustPath
     assert json.loads(latest.output)["version"] == VERSIONS_PER_PRODUCT - 1
 
     older = CliRunner().invoke(lineage, [name, "-v", "1"])
-    assert "1 passed, 1 failed" in older.output and "ons-analyst" not in older.output
+    assert "1 passed, 0 warned, 1 failed" in older.output and "ons-analyst" not in older.output
 
 
 def test_lineage_command_errors(fake_trust: TrustPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,3 +208,12 @@ def test_report_command_writes_report_and_catalogue(fake_trust: TrustPaths, tmp_
     catalog = json.loads((tmp_path / "out" / "catalog.jsonld").read_text())
     assert len(catalog["dataset"]) == len(SOURCE_TABLES) + len(PRODUCTS)
     assert "lacks" not in result.output  # every table exists, so nothing is missing
+
+
+def test_warning_checks_are_not_counted_as_failures(fake_trust: TrustPaths) -> None:
+    import dataclasses
+
+    version = product_history(fake_trust, PRODUCTS[0].name)[1]
+    warned = dataclasses.replace(version, checks=[*version.checks, {"name": "rows_excluded", "passed": False,
+                                                                    "severity": "WARN"}])
+    assert warned.checks_warned == 1 and warned.checks_failed == version.checks_failed

@@ -57,7 +57,7 @@ def lineage(product_name: str, version: int | None, as_json: bool) -> None:
         click.echo(f"  {key:<24} v{n}{stamp}")
     click.secho("models:", bold=True)
     click.echo("  " + (", ".join(v.models) or "-"))
-    click.secho(f"checks: {v.checks_passed} passed, {v.checks_failed} failed", bold=True)
+    click.secho(f"checks: {v.checks_passed} passed, {v.checks_warned} warned, {v.checks_failed} failed", bold=True)
     for c in v.checks:
         mark = click.style("PASS", fg="green") if c.get("passed") else click.style("FAIL", fg="red")
         detail = f" - {c['description']}" if c.get("description") else ""

@@ -95,8 +95,14 @@ class ProductVersion:
         return sum(1 for c in self.checks if c.get("passed"))
 
     @property
+    def checks_warned(self) -> int:
+        """Failed checks of WARN severity: reported (e.g. rows excluded and counted), never blocking."""
+        return sum(1 for c in self.checks if not c.get("passed") and str(c.get("severity", "")).upper() == "WARN")
+
+    @property
     def checks_failed(self) -> int:
-        return len(self.checks) - self.checks_passed
+        """Failed blocking checks (a published version should have none)."""
+        return len(self.checks) - self.checks_passed - self.checks_warned
 
     @property
     def suppressed_cells(self) -> int:
@@ -473,7 +479,8 @@ table{border-collapse:collapse;width:100%;font-size:13.5px;margin:6px 0 10px}
 th,td{text-align:left;padding:7px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:var(--soft);font-weight:700} td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .tag{display:inline-block;padding:1px 7px;border-radius:3px;font-size:12px;font-weight:700;margin:1px 2px 1px 0}
-.pass{background:#cce2d8;color:#005a30} .fail{background:#f4cdc6;color:#942514} .info{background:#d2e2f1;color:#0c2d4a}
+.pass{background:#cce2d8;color:#005a30} .warn{background:#fff2cc;color:#6b4e00}
+.fail{background:#f4cdc6;color:#942514} .info{background:#d2e2f1;color:#0c2d4a}
 code,.mono{font-family:Menlo,Consolas,monospace;font-size:12px}
 details summary{cursor:pointer;color:var(--blue)} ul.tight{margin:2px 0;padding-left:18px}
 ul.sources{list-style:none;padding:0;margin:0} ul.sources li{white-space:nowrap}
@@ -500,11 +507,13 @@ def _tags(version: ProductVersion) -> str:
         return '<span class="muted">none recorded</span>'
     rows = []
     for c in version.checks:
-        cls = "pass" if c.get("passed") else "fail"
-        rows.append(f'<li><span class="tag {cls}">{"pass" if c.get("passed") else "FAIL"}</span>'
+        warned = not c.get("passed") and str(c.get("severity", "")).upper() == "WARN"
+        cls, word = ("pass", "pass") if c.get("passed") else (("warn", "warn") if warned else ("fail", "FAIL"))
+        rows.append(f'<li><span class="tag {cls}">{word}</span>'
                     f'{esc(c.get("name", "?"))} <span class="muted">{esc(c.get("severity", ""))}'
                     f'{" – " + esc(c["description"]) if c.get("description") else ""}</span></li>')
     summary = (f'<span class="tag pass">{version.checks_passed} passed</span>'
+               + (f'<span class="tag warn">{version.checks_warned} warned</span>' if version.checks_warned else "")
                + (f'<span class="tag fail">{version.checks_failed} failed</span>' if version.checks_failed else ""))
     return f'<details><summary>{summary}</summary><ul class="tight">{"".join(rows)}</ul></details>'
 
@@ -607,14 +616,15 @@ def build_report(paths: TrustPaths, *, generated: datetime | None = None) -> str
     latencies = [v.latency_ms for v in every if v.latency_ms is not None]
     checks_total = sum(len(v.checks) for v in every)
     checks_passed = sum(v.checks_passed for v in every)
+    checks_blocking_failed = sum(v.checks_failed for v in every)
     read_bytes = sum(v.bytes_read or 0 for v in every)
     batch_bytes = sum(v.source_bytes_total or 0 for v in every)
     reads_total = sum(1 for r in audit if not is_denied(r.get("status")))
     cards = [
         ("products published", f"{sum(1 for vs in histories.values() if vs)} / {len(PRODUCTS)}", ""),
         ("published versions", f"{len(every):,}", ""),
-        ("checks passed", f"{checks_passed:,} / {checks_total:,}",
-         "good" if checks_total and checks_passed == checks_total else ("bad" if checks_total else "")),
+        ("checks passed (others warned)", f"{checks_passed:,} / {checks_total:,}",
+         "bad" if checks_blocking_failed else ("good" if checks_total else "")),
         ("cells suppressed", f"{sum(v.suppressed_cells for v in every):,}", ""),
         ("median latency", human_duration(int(statistics.median(latencies))) if latencies else "–", ""),
         ("read in place vs batch copy",
