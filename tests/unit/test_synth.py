@@ -11,6 +11,7 @@ import pytest
 from deltalake import DeltaTable
 
 from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.reference import load_geography
 from trust_assets.lib.sources import (
     BUSINESS_REGISTER,
     FE_LEARNER_AIMS,
@@ -19,7 +20,6 @@ from trust_assets.lib.sources import (
     UC_CLAIMS,
     SourceTable,
 )
-from trust_assets.synth.reference import load_geography
 from trust_assets.synth.writer import SynthSummary, generate
 
 MONTHS = 3

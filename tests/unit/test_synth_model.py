@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from trust_assets.lib.reference import load_geography
 from trust_assets.synth import params as p
 from trust_assets.synth.calendar import month_at, parse_month
 from trust_assets.synth.ids import person_ids
 from trust_assets.synth.model import World
-from trust_assets.synth.reference import load_geography
 from trust_assets.synth.scales import SCALES
 
 FIRST = parse_month("2025-01")

@@ -165,7 +165,7 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
 
 def suite_parameters(name: str, months: list[str]) -> dict[str, Any]:
     """Run-dependent values the suites refer to with ``$PARAMETER``."""
-    from trust_assets.synth.reference import load_geography
+    from trust_assets.lib.reference import load_geography
 
     districts = list(load_geography().current_codes)
     return {"expected_months": month_dates(months), "district_codes": districts,

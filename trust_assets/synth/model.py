@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trust_assets.lib.reference import Geography, load_geography
 from trust_assets.synth import params as p
 from trust_assets.synth.businesses import Register
 from trust_assets.synth.calendar import Month
 from trust_assets.synth.learning import Aims, backlog, learner_weights, new_learners, start_aims
 from trust_assets.synth.population import People
-from trust_assets.synth.reference import Geography, load_geography
 from trust_assets.synth.scales import Scale
 
 # random stream numbers (one per kind of draw)

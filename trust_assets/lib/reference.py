@@ -1,4 +1,4 @@
-"""The real reference data the synthetic population is shaped by.
+"""The real reference data (ONS districts with population and successors, SIC 2007, sector subject areas).
 
 Residence and workplaces are drawn from the 361 current local authority districts weighted by their real 2020
 population, and the "messy" legacy codes are the real GSS codes of districts abolished in the 2019-2023
