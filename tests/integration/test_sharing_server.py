@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import time
 from pathlib import Path
 
 import delta_sharing
@@ -343,11 +344,20 @@ def test_every_request_is_audited_and_the_chain_verifies(world: World) -> None:
     # runs last: the fuzzer's second app instance has written to the same log, and the chain must still hold
     _get(world, "/shares/hmrc/schemas", "analyst-two")
     _query(world, {"version": 2, "limitHint": 1})
+
+    def this_query(records: list[dict]) -> list[dict]:
+        return [r for r in records if r["path"].endswith("/query") and r.get("version") == 2
+                and r.get("recipient") == "trust" and r.get("limit") == 1]
+
+    # The middleware appends a request's record once the response has gone out: wait (bounded) for ours.
+    deadline = time.monotonic() + 5
+    while not this_query(read_access_log(world.paths)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     records = read_access_log(world.paths)
     assert verify_access_log(access_log_path(world.paths)).ok
     refused = [r for r in records if r["status"] == 403 and r.get("share") == "hmrc"]
     assert refused and refused[-1]["recipient"] == "analyst-two"
-    query = [r for r in records if r["path"].endswith("/query") and r.get("version") == 2][-1]
+    query = this_query(records)[-1]
     assert query["recipient"] == "trust" and query["agreement"] == "dsa-hmrc-trust" and query["files"] >= 1
     assert query["limit"] == 1 and query["table"] == "paye_employments"
     reads = [r for r in records if "/files/" in r["path"] and r["method"] == "GET" and r["status"] in (200, 206)]
