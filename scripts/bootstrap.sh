@@ -22,5 +22,5 @@ fi
 if [ ! -f dbt_project/target/manifest.json ] || [ -n "$(find dbt_project -newer dbt_project/target/manifest.json \
      \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -not -path '*/target/*' -print -quit)" ]; then
   echo "[setup] preparing dbt manifest (dbt parse)"
-  .venv/bin/python -m trust_assets.lib.dbt_prepare
+  .venv/bin/python -m trust_assets.lib.transform.dbt_prepare
 fi

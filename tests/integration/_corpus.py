@@ -52,8 +52,8 @@ def published_state(root: Path) -> dict[str, PublishedState]:
     from deltalake import DeltaTable
 
     from trust_assets.lib.paths import TrustPaths
-    from trust_assets.lib.products import PRODUCTS
-    from trust_assets.lib.publish import content_hash
+    from trust_assets.lib.publish.commit import content_hash
+    from trust_assets.lib.registry.products import PRODUCTS
 
     paths = TrustPaths(root)
     states = {}
@@ -67,8 +67,8 @@ def published_state(root: Path) -> dict[str, PublishedState]:
 def product_month(root: Path, product_name: str, month: str, version: int | None = None) -> pa.Table:
     """One month of a published product, sorted by its grain, for exact comparison across versions."""
     from trust_assets.lib.paths import TrustPaths
-    from trust_assets.lib.products import product
-    from trust_assets.lib.publish import read_months
+    from trust_assets.lib.publish.commit import read_months
+    from trust_assets.lib.registry.products import product
 
     p = product(product_name)
     data = read_months(str(TrustPaths(root).published_product(p.name)), p.month_column, [month], version)
@@ -84,15 +84,14 @@ class RunResult:
 
 def run(months: list[str]) -> RunResult:
     """Run the monthly job on the current TRUST_HOME as ``trust run`` does; a refusal before the job is a failure."""
-    import click
-
-    from trust_assets.runner import run_months
+    from trust_assets.lib.paths import TrustPaths
+    from trust_assets.runs.execute import RunError, run_months
 
     started = time.perf_counter()
     try:
-        outcomes = run_months(months, echo=lambda *_: None)
-    except click.ClickException as exc:  # e.g. the department tables could not even be observed
-        return RunResult(False, exc.format_message(), time.perf_counter() - started)
+        outcomes = run_months(TrustPaths.from_env(), months, echo=lambda *_: None)
+    except RunError as exc:  # e.g. the department tables could not even be observed
+        return RunResult(False, str(exc), time.perf_counter() - started)
     return RunResult(all(o.success for o in outcomes), "\n".join(o.message for o in outcomes),
                      time.perf_counter() - started)
 
@@ -270,7 +269,7 @@ def publisher_main(argv: list[str]) -> None:
     """
     import sys
 
-    from trust_assets.lib import publish
+    from trust_assets.lib.publish import commit as publish
 
     uri, month, gen, rows, run_id = argv[0], argv[1], int(argv[2]), int(argv[3]), argv[4]
     barrier, parties = (Path(argv[5]), int(argv[6])) if len(argv) > 6 else (None, 0)

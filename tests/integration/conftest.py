@@ -33,7 +33,7 @@ def copy_home(template: Path, destination: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_months() -> list[str]:
     """Every month (``YYYY-MM``) the tiny home holds in every monthly source, oldest first."""
-    from trust_assets.defs.sources.sensors import shift_month
+    from trust_assets.lib.months import shift_month
 
     return [shift_month(TINY_START, i) for i in range(TINY_MONTHS)]
 
@@ -57,12 +57,12 @@ def tiny_home(tiny_home_template, tmp_path, monkeypatch) -> TrustPaths:
 @pytest.fixture(scope="session")
 def published_home_template(tiny_home_template, tmp_path_factory) -> Path:
     """The tiny home after one successful ``trust run`` of 2025-01: published tables and a Dagster instance exist."""
-    from trust_assets.runner import run_months
+    from trust_assets.runs.execute import run_months
 
     root = copy_home(tiny_home_template, tmp_path_factory.mktemp("published-template") / "home")
     with pytest.MonkeyPatch.context() as monkeypatch:
         use_home(monkeypatch, root)
-        outcomes = run_months([TINY_START], echo=lambda *_: None)
+        outcomes = run_months(TrustPaths(root), [TINY_START], echo=lambda *_: None)
     assert [o.success for o in outcomes] == [True], outcomes[0].message
     return root
 

@@ -1,11 +1,11 @@
 """An independent reference implementation of the four labour market data products, in plain DuckDB SQL.
 
-Written from the product definitions (issue 3 item 8), not from the dbt models, so that comparing the two catches a
+Written from the product definitions (docs/products.md), not from the dbt models, so that comparing the two catches a
 mistake in either. It reads the department Delta tables' current files directly (``DeltaTable.file_uris()`` ->
 ``read_parquet``) and the reference geography CSV, and builds one table per product, ``ref_<product>``, with the
 mart's public columns and the ``sdc_`` support columns the disclosure rules need.
 
-Readings of the definitions (issue 3 item 8 and docs/products.md; the test's docstring repeats them):
+Readings of the definitions (docs/products.md; the test's docstring repeats them):
 
 - Sources: the source row rules of docs/quality.md -- rows with a null ``person_id`` (or a null employer id on
   PAYE), a month that is not a first day, a claim or employment starting after its month, or an aim ending before

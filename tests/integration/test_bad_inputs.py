@@ -31,7 +31,7 @@ from _corpus import (
     run,
 )
 
-from trust_assets.lib.products import PRODUCTS
+from trust_assets.lib.registry.products import PRODUCTS
 
 pytestmark = pytest.mark.integration
 

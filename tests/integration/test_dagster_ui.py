@@ -24,12 +24,12 @@ from typing import Any
 
 import httpx
 import pytest
+from _servers import free_port
 from deltalake import DeltaTable
 
 from trust_assets.lib.paths import PROJECT_ROOT, TrustPaths
-from trust_assets.lib.products import PRODUCTS
-from trust_assets.lib.sources import SOURCE_TABLES
-from trust_assets.sharing.testing import free_port
+from trust_assets.lib.registry.products import PRODUCTS
+from trust_assets.lib.registry.sources import SOURCE_TABLES
 
 pytestmark = pytest.mark.integration
 
@@ -129,7 +129,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def webserver(tiny_home: TrustPaths, tmp_path: Path) -> Iterator[Webserver]:
-    from trust_assets.runner import DAGSTER_YAML
+    from trust_assets.runs.execute import DAGSTER_YAML
 
     tiny_home.ensure()
     (tiny_home.dagster_home / "dagster.yaml").write_text(DAGSTER_YAML + DEFAULT_COORDINATOR)
@@ -198,7 +198,7 @@ def _wait_for_run(server: Webserver, run_id: str) -> str:
 def _failure(paths: TrustPaths, run_id: str) -> str:
     from dagster import DagsterInstance
 
-    from trust_assets.runner import failure_message
+    from trust_assets.runs.execute import failure_message
 
     with DagsterInstance.from_config(str(paths.dagster_home)) as instance:
         return failure_message(instance, run_id)

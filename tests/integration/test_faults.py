@@ -40,7 +40,7 @@ RACES = 3
 
 
 def _replace(uri: str, data: pa.Table, month: str, run_id: str):
-    from trust_assets.lib.publish import replace_months
+    from trust_assets.lib.publish.commit import replace_months
 
     return replace_months(uri, data, product=FAULT_PRODUCT, month_column="month", grain=FAULT_GRAIN,
                           months=[month], run_id=run_id, metadata={"trust.stage": "fault-test"})
@@ -118,11 +118,11 @@ def test_publish_release_retried_after_a_reported_failure_commits_each_product_o
     import deltalake
     from deltalake import DeltaTable
 
-    from trust_assets.lib.audit import build_release
-    from trust_assets.lib.delta_io import pin
-    from trust_assets.lib.products import PRODUCTS
-    from trust_assets.lib.release import publish_release
-    from trust_assets.lib.sources import SOURCE_TABLES
+    from trust_assets.lib.audit.candidates import build_release
+    from trust_assets.lib.publish.release import publish_release
+    from trust_assets.lib.registry.products import PRODUCTS
+    from trust_assets.lib.registry.sources import SOURCE_TABLES
+    from trust_assets.lib.sources.delta_pins import pin
 
     paths = published_home
     run_id = "retried-publish-run"
@@ -158,8 +158,8 @@ def test_maintenance_clean_removes_files_of_failed_writes_and_keeps_every_versio
     from deltalake import DeltaTable
 
     from trust_assets.cli import main
-    from trust_assets.lib.products import PRODUCTS
-    from trust_assets.lib.publish import read_months, replace_months
+    from trust_assets.lib.publish.commit import read_months, replace_months
+    from trust_assets.lib.registry.products import PRODUCTS
 
     paths = published_home
     product = PRODUCTS[0]
@@ -196,7 +196,7 @@ def test_maintenance_clean_adds_no_version_to_a_published_product(published_home
     from deltalake import DeltaTable
 
     from trust_assets.cli import main
-    from trust_assets.lib.products import PRODUCTS
+    from trust_assets.lib.registry.products import PRODUCTS
 
     uri = published_home.published_product(PRODUCTS[0].name)
     version = DeltaTable(str(uri)).version()
@@ -217,7 +217,7 @@ def fingerprint_any(table: Path, version: int) -> tuple[int, str]:
     """Rows and content hash of any trust table at a version (reading every file that version lists)."""
     from deltalake import DeltaTable
 
-    from trust_assets.lib.publish import content_hash
+    from trust_assets.lib.publish.commit import content_hash
 
     data = DeltaTable(str(table), version=version).to_pyarrow_table()
     return data.num_rows, content_hash(data, sorted(data.column_names))
@@ -243,7 +243,7 @@ def _wait_writing(proc: subprocess.Popen) -> float:
 def test_kill_during_publication_leaves_the_previous_or_the_new_version(tmp_path):
     from deltalake import DeltaTable
 
-    from trust_assets.maintenance import clean_orphans
+    from trust_assets.lib.publish.maintenance import clean_orphans
 
     uri = str(tmp_path / "product")
     _seed(uri, ["2025-01", "2025-02", "2025-03"], FAULT_ROWS)

@@ -4,8 +4,8 @@ One tiny synthetic home per module (synth seed 7, 8 months) plus one extra commi
 hand-made mess that the generator does not produce (former and split county codes, codes that cannot be
 conformed, null codes and attributes, non-positive pay, employers missing from the register or with several rows,
 lower-case and invalid SIC sections, out-of-range sector subject areas, identical non-employing businesses). The
-pipeline runs once through ``trust_assets.runner.run_months``; ``reference_sql`` recomputes the four products in
-plain DuckDB SQL from the written definitions (issue 3 item 8 and docs/products.md), never from the dbt models.
+pipeline runs once through ``trust_assets.runs.execute.run_months``; ``reference_sql`` recomputes the four products in
+plain DuckDB SQL from the written definitions (docs/products.md), never from the dbt models.
 
 Readings where the definitions leave room (also in reference_sql's docstring):
 
@@ -140,7 +140,7 @@ def _inject_mess(paths) -> None:
     import pyarrow as pa
     from deltalake import DeltaTable, write_deltalake
 
-    from trust_assets.lib.sources import source_table
+    from trust_assets.lib.registry.sources import source_table
 
     register = DeltaTable(str(paths.source_table("beis", "business_register"))).file_uris()
     employers = [r[0] for r in duckdb.sql(
@@ -171,8 +171,8 @@ def built(tmp_path_factory) -> Built:
     from reference_sql import build_reference, reference_frames
 
     from trust_assets.lib.paths import PROJECT_ROOT, TrustPaths
-    from trust_assets.lib.products import PRODUCTS
-    from trust_assets.runner import run_months
+    from trust_assets.lib.registry.products import PRODUCTS
+    from trust_assets.runs.execute import run_months
     from trust_assets.synth.writer import generate
 
     home = tmp_path_factory.mktemp("recompute") / "home"
@@ -182,7 +182,7 @@ def built(tmp_path_factory) -> Built:
         paths = TrustPaths(home)
         generate(paths, seed=7, scale="tiny", months=len(MONTHS), start=MONTHS[0])
         _inject_mess(paths)
-        outcomes = run_months(MONTHS, echo=lambda *_: None)
+        outcomes = run_months(paths, MONTHS, echo=lambda *_: None)
         assert all(o.success for o in outcomes), "\n".join(o.message for o in outcomes)
 
     con = duckdb.connect()
@@ -249,13 +249,13 @@ def _round5(v: int, base: int) -> int:
 
 
 def _grain(name: str) -> tuple[str, ...]:
-    from trust_assets.lib.products import product
+    from trust_assets.lib.registry.products import product
 
     return product(name).grain
 
 
 def _products() -> list[str]:
-    from trust_assets.lib.products import PRODUCTS
+    from trust_assets.lib.registry.products import PRODUCTS
 
     return [p.name for p in PRODUCTS]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from trust_assets.lib.products import PRODUCTS
-from trust_assets.lib.report import ERROR_MARKER, write_report
+from trust_assets.lib.evaluation.report import ERROR_MARKER, write_report
+from trust_assets.lib.registry.products import PRODUCTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

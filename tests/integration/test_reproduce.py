@@ -28,14 +28,14 @@ def home(tmp_path_factory):
 
 
 def test_a_past_publication_is_traced_and_reproduced(home, monkeypatch):
-    from trust_assets.lib.lineage_cli import lineage
-    from trust_assets.reproduce import reproduce_publication
-    from trust_assets.runner import run_months
+    from trust_assets.cli.lineage import lineage
+    from trust_assets.runs.execute import run_months
+    from trust_assets.runs.reproduce import reproduce_publication
 
     monkeypatch.setenv("TRUST_HOME", str(home.root))
-    (first,) = run_months(["2025-02"], FEBRUARY_PINS)
+    (first,) = run_months(home, ["2025-02"], FEBRUARY_PINS)
     assert first.success, first.message
-    (second,) = run_months(["2025-02"])  # latest versions: February's pay has since been corrected
+    (second,) = run_months(home, ["2025-02"])  # latest versions: February's pay has since been corrected
     assert second.success, second.message
 
     published = DeltaTable(str(home.published_product(PRODUCT)))
@@ -56,28 +56,25 @@ def test_a_past_publication_is_traced_and_reproduced(home, monkeypatch):
                                                      "candidates/local_labour_market_monthly:disclosure_compliance"}
 
     lines: list[str] = []
-    assert reproduce_publication(f"{PRODUCT}@0", echo=lines.append), "\n".join(lines)
+    assert reproduce_publication(home, f"{PRODUCT}@0", echo=lines.append), "\n".join(lines)
     assert any("IDENTICAL" in line for line in lines)
     # Reproducing never publishes: analysts still read version 1.
     assert DeltaTable(str(home.published_product(PRODUCT))).version() == 1
 
 
 def test_reproduce_names_unknown_products_and_versions(home, monkeypatch):
-    import click
+    from trust_assets.runs.reproduce import ReproduceError, publication_entry
 
-    from trust_assets.reproduce import publication_entry
-
-    monkeypatch.setenv("TRUST_HOME", str(home.root))
-    with pytest.raises(KeyError, match="unknown product"):
-        publication_entry("no_such_product", None)
-    with pytest.raises(click.ClickException, match="no version 99"):
-        publication_entry(PRODUCT, 99)
+    with pytest.raises(ReproduceError, match="unknown product"):
+        publication_entry(home, "no_such_product", None)
+    with pytest.raises(ReproduceError, match="no version 99"):
+        publication_entry(home, PRODUCT, 99)
 
 
 def test_the_runs_left_valid_lineage_and_a_report(home, monkeypatch):
     """Runs by the test above: every event validates, and it names the pinned versions and published versions."""
-    from trust_assets.lib.lineage import read_events, validate_event
-    from trust_assets.lib.report import write_report
+    from trust_assets.lib.evaluation.lineage import read_events, validate_event
+    from trust_assets.lib.evaluation.report import write_report
 
     monkeypatch.setenv("TRUST_HOME", str(home.root))
     events = read_events(home)

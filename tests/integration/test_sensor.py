@@ -15,10 +15,10 @@ import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from trust_assets.defs.sources.sensors import shift_month
+from trust_assets.lib.months import shift_month
 from trust_assets.lib.paths import TrustPaths
-from trust_assets.lib.products import PRODUCTS
-from trust_assets.lib.sources import SOURCE_TABLES, source_table
+from trust_assets.lib.registry.products import PRODUCTS
+from trust_assets.lib.registry.sources import SOURCE_TABLES, source_table
 
 pytestmark = pytest.mark.integration
 
@@ -173,7 +173,7 @@ def _published_versions(paths: TrustPaths) -> dict[str, int]:
 
 
 def test_collapsed_month_fails_the_blocking_volume_check_and_publishes_nothing(published_home, tiny_months):
-    from trust_assets.runner import prepare_instance, run_months
+    from trust_assets.runs.execute import prepare_instance, run_months
 
     published_before = _published_versions(published_home)
     month = tiny_months[1]  # 2025-02, after the published 2025-01
@@ -181,7 +181,7 @@ def test_collapsed_month_fails_the_blocking_volume_check_and_publishes_nothing(p
     rewrite_month(published_home, UC, month, keep_every=5, keep=2)  # 60% of the month's claims disappear
     assert month_rows(published_home, UC, month).num_rows < 0.5 * rows_before
 
-    [outcome] = run_months([month], echo=lambda *_: None)
+    [outcome] = run_months(published_home, [month], echo=lambda *_: None)
 
     assert not outcome.success
     assert "dwp__uc_claims__volume failed" in outcome.message

@@ -12,8 +12,8 @@ import pytest
 from deltalake import DeltaTable
 
 from trust_assets.lib.paths import AGREEMENTS_DIR, TrustPaths
-from trust_assets.lib.products import PRODUCTS
-from trust_assets.lib.publish import content_hash
+from trust_assets.lib.publish.commit import content_hash
+from trust_assets.lib.registry.products import PRODUCTS
 
 pytestmark = pytest.mark.integration
 MONTHS = ["2025-01", "2025-02"]
@@ -25,10 +25,11 @@ def published_hashes(paths: TrustPaths) -> dict[str, str]:
 
 
 def test_share_reads_publish_the_same_products_as_direct_reads(tmp_path, monkeypatch):
-    from trust_assets.runner import run_months
+    from _servers import free_port, serve_in_thread
+
+    from trust_assets.runs.execute import run_months
     from trust_assets.sharing.recipients import RecipientStore
     from trust_assets.sharing.server import ServerConfig, create_app
-    from trust_assets.sharing.testing import free_port, serve_in_thread
     from trust_assets.synth.writer import generate
 
     direct = TrustPaths(tmp_path / "direct")
@@ -37,7 +38,7 @@ def test_share_reads_publish_the_same_products_as_direct_reads(tmp_path, monkeyp
     shutil.copytree(direct.root, shared.root)
 
     monkeypatch.setenv("TRUST_HOME", str(direct.root))
-    (outcome,) = run_months(MONTHS)
+    (outcome,) = run_months(direct, MONTHS)
     assert outcome.success, outcome.message
 
     monkeypatch.setenv("TRUST_HOME", str(shared.root))
@@ -46,14 +47,14 @@ def test_share_reads_publish_the_same_products_as_direct_reads(tmp_path, monkeyp
     issued = RecipientStore(shared.ensure()).create("trust", endpoint=endpoint)
     app = create_app(ServerConfig(paths=shared, agreements_dir=AGREEMENTS_DIR))
     with serve_in_thread(app, port=port):
-        (outcome,) = run_months(MONTHS, share_profile=str(issued.profile_path))
+        (outcome,) = run_months(shared, MONTHS, share_profile=str(issued.profile_path))
     assert outcome.success, outcome.message
 
     assert published_hashes(shared) == published_hashes(direct)
     entry = DeltaTable(str(shared.published_product(PRODUCTS[0].name))).history(limit=1)[0]
     assert "hmrc/paye_employments" in entry["trust.sources"]
     # The shared run read department rows only over the protocol: the audit log names recipient `trust`.
-    from trust_assets.sharing.audit import read_access_log
+    from trust_assets.sharing.access_log import read_access_log
 
     tables = {r.get("table") for r in read_access_log(shared) if r.get("recipient") == "trust"}
     assert {"uc_claims", "paye_employments", "fe_learner_aims", "business_register"} <= tables

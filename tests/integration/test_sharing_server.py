@@ -13,17 +13,17 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _servers import free_port, serve_in_thread
 from deltalake import DeltaTable, write_deltalake
 
 from trust_assets.lib.paths import TrustPaths
-from trust_assets.lib.sources import PAYE_EMPLOYMENTS
-from trust_assets.sharing.audit import access_log_path, read_access_log, verify_access_log
-from trust_assets.sharing.client import list_shared_files, read_with_duckdb
+from trust_assets.lib.registry.sources import PAYE_EMPLOYMENTS
+from trust_assets.lib.sources.share_client import list_shared_files, read_with_duckdb
+from trust_assets.sharing.access_log import access_log_path, read_access_log, verify_access_log
 from trust_assets.sharing.demo import setup_demo_recipient
 from trust_assets.sharing.recipients import RecipientStore
 from trust_assets.sharing.server import ServerConfig, create_app
 from trust_assets.sharing.signing import UrlSigner, load_signing_key
-from trust_assets.sharing.testing import free_port, serve_in_thread
 
 pytestmark = pytest.mark.integration
 
@@ -334,7 +334,7 @@ def test_openapi_fuzzed_without_server_errors(world: World) -> None:
 
 
 def test_load_smoke(world: World) -> None:
-    from trust_assets.sharing.loadtest import run_load
+    from trust_assets.bench.sharing_load import run_load
 
     figures = run_load(world.endpoint, world.tokens["trust"], HMRC, clients=4, seconds=2)
     assert figures["errors"] == 0 and figures["requests"] > 10 and figures["p99_ms"] >= figures["p50_ms"]

@@ -31,7 +31,7 @@ KEYS = {
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """Tiny synthetic departments (3 months, with mess) and the marts for the last month, built by dbt."""
-    from trust_assets.lib.dbt_args import dbt_vars, pins_from_home
+    from trust_assets.lib.transform.dbt_args import dbt_vars, pins_from_home
     from trust_assets.synth.writer import generate
 
     root = tmp_path_factory.mktemp("bench")
@@ -40,7 +40,7 @@ def built(tmp_path_factory):
     generate(paths, seed=3, scale="tiny", months=3)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TRUST_HOME", str(paths.root))
-        variables = json.dumps(dbt_vars(pins_from_home(), [MONTH]))
+        variables = json.dumps(dbt_vars(pins_from_home(paths), [MONTH]))
         args = [str(Path(sys.executable).with_name("dbt")), "build", "--resource-type", "seed",
                 "--resource-type", "model", "--vars", variables, "--project-dir", str(DBT_PROJECT_DIR),
                 "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(root / "target"),

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from trust_assets.lib.catalog import (
+from trust_assets.lib.evaluation.catalog import (
     CONTEXT,
     REQUIRED_FIELDS,
     build_catalog,
@@ -19,8 +19,8 @@ from trust_assets.lib.catalog import (
     write_catalog,
 )
 from trust_assets.lib.paths import TrustPaths
-from trust_assets.lib.products import PRODUCTS
-from trust_assets.lib.sources import SOURCE_TABLES
+from trust_assets.lib.registry.products import PRODUCTS
+from trust_assets.lib.registry.sources import SOURCE_TABLES
 
 #: The UK model's slot_uri for each required field (securityClassification has none: the model's own namespace).
 EXPECTED_IRIS = {

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from trust_assets.lib.data_dictionary import DOC, render
+from trust_assets.lib.evaluation.data_dictionary import DOC, render
 from trust_assets.lib.paths import DBT_PROJECT_DIR
-from trust_assets.lib.products import PRODUCTS
+from trust_assets.lib.registry.products import PRODUCTS
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def manifest() -> dict:
 
 def test_products_page_matches_the_marts(manifest):
     assert render(DOC.read_text(), manifest) == DOC.read_text(), (
-        "docs/products.md is stale: run `python -m trust_assets.lib.data_dictionary`")
+        "docs/products.md is stale: run `python -m trust_assets.lib.evaluation.data_dictionary`")
 
 
 def test_every_published_column_is_documented_with_its_contract_type(manifest):

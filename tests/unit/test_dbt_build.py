@@ -18,7 +18,13 @@ import pyarrow as pa
 import pytest
 
 from trust_assets.lib.paths import DBT_PROJECT_DIR, TrustPaths
-from trust_assets.lib.sources import BUSINESS_REGISTER, FE_LEARNER_AIMS, PAYE_EMPLOYMENTS, UC_CLAIMS, SourceTable
+from trust_assets.lib.registry.sources import (
+    BUSINESS_REGISTER,
+    FE_LEARNER_AIMS,
+    PAYE_EMPLOYMENTS,
+    UC_CLAIMS,
+    SourceTable,
+)
 
 ADUR = "E07000223"  # current district, South East
 TAUNTON_DEANE = "E07000190"  # abolished 2019 -> Somerset West and Taunton, abolished 2023 -> Somerset
@@ -118,10 +124,11 @@ def build_months(months: list[str], scratch: Path) -> None:
     In a subprocess: dbt-duckdb keeps the database open in-process, and DuckDB refuses a second, read-only
     connection to it from the same process.
     """
-    from trust_assets.lib.dbt_args import dbt_vars, pins_from_home
+    from trust_assets.lib.transform.dbt_args import dbt_vars, pins_from_home
 
     dbt = Path(sys.executable).with_name("dbt")
-    args = [str(dbt), "build", "--vars", json.dumps(dbt_vars(pins_from_home(), months)), "--project-dir",
+    run_vars = dbt_vars(pins_from_home(TrustPaths.from_env()), months)
+    args = [str(dbt), "build", "--vars", json.dumps(run_vars), "--project-dir",
             str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(scratch / "target"),
             "--log-path", str(scratch / "logs")]
     done = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from trust_assets.lib.delta_io import DUCKDB_TYPES
 from trust_assets.lib.paths import DBT_PROJECT_DIR
-from trust_assets.lib.products import PRODUCTS
-from trust_assets.lib.sources import SOURCE_TABLES
+from trust_assets.lib.registry.products import PRODUCTS
+from trust_assets.lib.registry.sources import SOURCE_TABLES
+from trust_assets.lib.sources.delta_pins import DUCKDB_TYPES
 
 #: Published measure columns per product, in order, after the grain (sdc_ columns follow, hidden).
 MEASURES = {

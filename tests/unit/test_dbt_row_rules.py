@@ -20,7 +20,13 @@ import pyarrow as pa
 import pytest
 
 from trust_assets.lib.paths import DBT_PROJECT_DIR, TrustPaths
-from trust_assets.lib.sources import BUSINESS_REGISTER, FE_LEARNER_AIMS, PAYE_EMPLOYMENTS, UC_CLAIMS, SourceTable
+from trust_assets.lib.registry.sources import (
+    BUSINESS_REGISTER,
+    FE_LEARNER_AIMS,
+    PAYE_EMPLOYMENTS,
+    UC_CLAIMS,
+    SourceTable,
+)
 
 JAN = dt.date(2025, 1, 1)
 DISTRICTS = ("E07000223", "E06000066", "E09000001", "W06000015", "E06000063")  # current districts, 4 regions
@@ -141,11 +147,11 @@ def start_dbt(command: str, root: Path, extra_vars: dict | None = None, select: 
     A subprocess because dbt-duckdb keeps its database open; several at once (each home has its own warehouse and
     each run its own target path) because the builds are independent and the machine has two cores.
     """
-    from trust_assets.lib.dbt_args import dbt_vars, pins_from_home
+    from trust_assets.lib.transform.dbt_args import dbt_vars, pins_from_home
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRUST_HOME", str(root))
-        run_vars = {**dbt_vars(pins_from_home(), ["2025-01"]), **(extra_vars or {})}
+        run_vars = {**dbt_vars(pins_from_home(TrustPaths(root)), ["2025-01"]), **(extra_vars or {})}
         env = dict(os.environ)
     args = [str(Path(sys.executable).with_name("dbt")), command, "--vars", json.dumps(run_vars),
             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trust_assets.lib.disclosure import (
+from trust_assets.lib.audit.disclosure import (
     SUPPRESSION_COLUMN,
     ReleaseError,
     check_compliance,

@@ -7,8 +7,8 @@ import copy
 import pytest
 import yaml
 
-from trust_assets.lib.disclosure import DEFAULT_POLICY_PATH, PolicyError, load_policy, parse_policy
-from trust_assets.lib.products import PRODUCTS
+from trust_assets.lib.audit.disclosure import DEFAULT_POLICY_PATH, PolicyError, load_policy, parse_policy
+from trust_assets.lib.registry.products import PRODUCTS
 
 
 def _raw() -> dict:

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trust_assets.lib.disclosure import load_policy
-from trust_assets.lib.gx_suites import (
+from trust_assets.lib.audit.disclosure import load_policy
+from trust_assets.lib.audit.gx_suites import (
     SuiteError,
     derive_month_on_month,
     load_suite_dict,
@@ -18,7 +18,7 @@ from trust_assets.lib.gx_suites import (
     validate_candidate,
 )
 from trust_assets.lib.paths import EXPECTATIONS_DIR
-from trust_assets.lib.products import PRODUCTS
+from trust_assets.lib.registry.products import PRODUCTS
 
 LLM, CEO = "local_labour_market_monthly", "claimant_employment_outcomes"
 MONTHS = [dt.date(2025, m, 1) for m in (1, 2, 3)]
@@ -197,7 +197,7 @@ def test_protected_release_passes_every_suite():
     """The two halves of the audit agree: whatever protect() publishes, the GX disclosure checks accept."""
     from test_disclosure import build_release  # same folder; pytest puts it on sys.path
 
-    from trust_assets.lib.disclosure import protect
+    from trust_assets.lib.audit.disclosure import protect
 
     release = protect(build_release(9, months=3, regions=3, max_districts=4, sections=4, scale=12), load_policy())
     for p in PRODUCTS:

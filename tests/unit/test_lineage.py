@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from trust_assets.lib.lineage import (
+from trust_assets.lib.evaluation.lineage import (
     DISCLOSURE_FACET,
     LineageEmitter,
     LineageValidationError,

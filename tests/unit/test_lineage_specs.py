@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from trust_assets.lib.lineage import (
+from trust_assets.lib.evaluation.lineage import (
     DISCLOSURE_FACET,
     DISCLOSURE_FACET_SCHEMA_ID,
     FACETS_DIR,

@@ -9,11 +9,11 @@ import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
 
-from trust_assets.defs.sources.sensors import months_to_request, shift_month
-from trust_assets.lib.dbt_args import dbt_build_args, dbt_vars, month_start
-from trust_assets.lib.delta_io import SourceError, SourceSchemaError, pin, touched_months
-from trust_assets.lib.sources import UC_CLAIMS
-from trust_assets.runner import contiguous_blocks
+from trust_assets.defs.sources.sensors import months_to_request
+from trust_assets.lib.months import contiguous_blocks, month_start, shift_month
+from trust_assets.lib.registry.sources import UC_CLAIMS
+from trust_assets.lib.sources.delta_pins import SourceError, SourceSchemaError, pin, touched_months
+from trust_assets.lib.transform.dbt_args import dbt_build_args, dbt_vars
 
 
 def claims(month: dt.date, n: int = 3) -> pa.Table:

@@ -13,10 +13,8 @@ import pytest
 from click.testing import CliRunner
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
-from trust_assets.lib.lineage import LineageEmitter, PublishedOutput, SourceRead
-from trust_assets.lib.paths import TrustPaths
-from trust_assets.lib.products import PRODUCTS
-from trust_assets.lib.report import (
+from trust_assets.lib.evaluation.lineage import LineageEmitter, PublishedOutput, SourceRead
+from trust_assets.lib.evaluation.report import (
     ERROR_MARKER,
     build_report,
     chart,
@@ -25,7 +23,9 @@ from trust_assets.lib.report import (
     read_access_audit,
     reads_of,
 )
-from trust_assets.lib.sources import SOURCE_TABLES
+from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.registry.products import PRODUCTS
+from trust_assets.lib.registry.sources import SOURCE_TABLES
 
 VERSIONS_PER_PRODUCT = 3
 MODELS = ["stg_dwp__claimants", "stg_hmrc__employments", "int_people_linked", "local_labour_market_monthly"]
@@ -163,7 +163,7 @@ def test_human_duration() -> None:
 
 def test_lineage_command_prints_sources_checks_and_readers(fake_trust: TrustPaths,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from trust_assets.lib.lineage_cli import lineage
+    from trust_assets.cli.lineage import lineage
 
     monkeypatch.setenv("TRUST_HOME", str(fake_trust.root))
     name = PRODUCTS[0].name
@@ -184,7 +184,7 @@ def test_lineage_command_prints_sources_checks_and_readers(fake_trust: TrustPath
 
 
 def test_lineage_command_errors(fake_trust: TrustPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from trust_assets.lib.lineage_cli import lineage
+    from trust_assets.cli.lineage import lineage
 
     monkeypatch.setenv("TRUST_HOME", str(fake_trust.root))
     unknown = CliRunner().invoke(lineage, ["nope"])
@@ -198,7 +198,7 @@ def test_lineage_command_errors(fake_trust: TrustPaths, tmp_path: Path, monkeypa
 
 def test_report_command_writes_report_and_catalogue(fake_trust: TrustPaths, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from trust_assets.lib.report_cli import report
+    from trust_assets.cli.report import report
 
     monkeypatch.setenv("TRUST_HOME", str(fake_trust.root))
     result = CliRunner().invoke(report, ["--out", str(tmp_path / "out")])

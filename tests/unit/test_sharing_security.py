@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from trust_assets.cli.sharing import audit, recipients
 from trust_assets.lib.paths import TrustPaths
-from trust_assets.sharing.audit import AccessLog, access_log_path, read_access_log, verify_access_log
-from trust_assets.sharing.cli import audit, recipients
+from trust_assets.sharing.access_log import AccessLog, access_log_path, read_access_log, verify_access_log
 from trust_assets.sharing.recipients import RecipientError, RecipientStore
 from trust_assets.sharing.signing import UrlSigner, load_signing_key
 

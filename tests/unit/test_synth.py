@@ -11,8 +11,8 @@ import pytest
 from deltalake import DeltaTable
 
 from trust_assets.lib.paths import TrustPaths
-from trust_assets.lib.reference import load_geography
-from trust_assets.lib.sources import (
+from trust_assets.lib.registry.reference import load_geography
+from trust_assets.lib.registry.sources import (
     BUSINESS_REGISTER,
     FE_LEARNER_AIMS,
     PAYE_EMPLOYMENTS,

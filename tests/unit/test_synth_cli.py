@@ -8,7 +8,7 @@ from deltalake import DeltaTable
 
 from trust_assets.cli import main
 from trust_assets.lib.paths import TrustPaths
-from trust_assets.lib.sources import SOURCE_TABLES
+from trust_assets.lib.registry.sources import SOURCE_TABLES
 from trust_assets.synth.writer import SynthOptionError, generate
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trust_assets.lib.reference import load_geography
+from trust_assets.lib.registry.reference import load_geography
 from trust_assets.synth import params as p
 from trust_assets.synth.calendar import month_at, parse_month
 from trust_assets.synth.ids import person_ids

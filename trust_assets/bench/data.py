@@ -27,9 +27,9 @@ class DataSpec:
     start: str = "2025-01"
 
     def month_labels(self) -> list[str]:
-        from trust_assets.bench.floor import month_bounds
+        from trust_assets.lib.months import iter_months
 
-        return [month_bounds(self.start, i)[0][:7] for i in range(self.months)]
+        return list(iter_months(self.start, self.months))
 
 
 def default_root() -> Path:

@@ -9,26 +9,22 @@ is the price of its guarantees. tests/unit/test_bench_products.py holds it equal
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pyarrow as pa
 
 from trust_assets.bench.reference import Reference, reference
+from trust_assets.lib.months import month_bounds
 from trust_assets.lib.paths import TrustPaths
-from trust_assets.lib.sources import BUSINESS_REGISTER, FE_LEARNER_AIMS, PAYE_EMPLOYMENTS, UC_CLAIMS, SourceTable
+from trust_assets.lib.registry.sources import (
+    BUSINESS_REGISTER,
+    FE_LEARNER_AIMS,
+    PAYE_EMPLOYMENTS,
+    UC_CLAIMS,
+    SourceTable,
+)
 
 #: View name in the floor's queries -> the department table it reads.
 SOURCES: dict[str, SourceTable] = {"uc": UC_CLAIMS, "paye": PAYE_EMPLOYMENTS, "aims": FE_LEARNER_AIMS,
                                    "biz": BUSINESS_REGISTER}
-
-
-def month_bounds(month: str, offset: int = 0) -> tuple[str, str]:
-    """(first day of month + offset, first day of the month after), as ISO dates for SQL literals."""
-    year, mon = int(month[:4]), int(month[5:7])
-    index = year * 12 + mon - 1 + offset
-    first = dt.date(index // 12, index % 12 + 1, 1)
-    nxt = dt.date((index + 1) // 12, (index + 1) % 12 + 1, 1)
-    return first.isoformat(), nxt.isoformat()
 
 
 def _in(column: str, month: str, offset: int = 0) -> str:
@@ -285,7 +281,7 @@ def reference_tables(ref: Reference) -> dict[str, pa.Table]:
 
 def source_files(paths: TrustPaths) -> dict[str, tuple[str, ...]]:
     """View name -> the parquet files the Delta log lists for each source's latest version."""
-    from trust_assets.lib.delta_io import pin
+    from trust_assets.lib.sources.delta_pins import pin
 
     return {name: pin(t, str(paths.source_table(t.dept, t.table))).files for name, t in SOURCES.items()}
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trust_assets.bench.floor import SOURCES, month_bounds
+from trust_assets.bench.floor import SOURCES
 from trust_assets.bench.reference import Reference, reference
+from trust_assets.lib.months import month_bounds
 from trust_assets.lib.paths import TrustPaths
 
 PAID = "pay_gbp"

@@ -22,7 +22,7 @@ GIB = 1 << 30
 DOC_PATH = PROJECT_ROOT / "docs" / "benchmarks.md"
 PACKAGES = ("duckdb", "deltalake", "dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "pandas", "pyarrow")
 
-#: Targets (issue 3 item 9), checked at national scale on 2 cores.
+#: Targets, checked at national scale on 2 cores.
 TARGET_RATIO = 2.0
 TARGET_WALL_S = 90.0
 TARGET_PEAK = 6 * GIB
@@ -149,7 +149,7 @@ DOC_HEADER = """# Benchmarks
 
 `trust bench` times one month of the pipeline against two references on the same generated data:
 
-- **pipeline**: `trust_assets.runner.run_months([month])` in a fresh process, Dagster end to end (observe, pin,
+- **pipeline**: `trust_assets.runs.execute.run_months([month])` in a fresh process, Dagster end to end (observe, pin,
   dbt build with its tests, release candidates with disclosure control and the blocking audit, publication,
   lineage). The earlier months are built once, untimed, first, so the timed run is the incremental monthly case.
 - **floor**: one DuckDB query per product over the parquet files the Delta log lists for the latest version, same
@@ -161,7 +161,7 @@ DOC_HEADER = """# Benchmarks
 Each runs in a fresh subprocess; wall time and peak memory (the peak of the summed resident memory of the whole
 process tree, sampled every 50 ms, and at least the kernel's `ru_maxrss`) are medians of `--runs` runs.
 
-Targets (issue 3): at national scale on 2 cores the pipeline takes <= 2x the floor, <= 90 s and <= 6 GiB peak
+Targets: at national scale on 2 cores the pipeline takes <= 2x the floor, <= 90 s and <= 6 GiB peak
 memory for a month; a month added to a table with 12 months of history costs <= 1.2x the first month. The history
 measurement needs 13 generated months, so `trust bench --history` runs it at regional scale unless
 `--history-scale` says otherwise.

@@ -13,38 +13,35 @@ import os
 import sys
 
 from trust_assets.bench.measure import RESULT_PREFIX
+from trust_assets.lib.paths import TrustPaths
 
 
-def pipeline(months: str) -> dict:
+def pipeline(paths: TrustPaths, months: str) -> dict:
     """Run ``months`` (comma-separated ``YYYY-MM``) through Dagster, as ``trust run`` does."""
-    from trust_assets.runner import run_months
+    from trust_assets.runs.execute import run_months
 
-    outcomes = run_months(months.split(","), echo=lambda *args, **kwargs: None)
+    outcomes = run_months(paths, months.split(","), echo=lambda *args, **kwargs: None)
     return {"ok": all(o.success for o in outcomes), "run_ids": [o.run_id for o in outcomes],
             "message": "; ".join(o.message for o in outcomes)}
 
 
-def floor(month: str) -> dict:
+def floor(paths: TrustPaths, month: str) -> dict:
     from trust_assets.bench.floor import floor_products
-    from trust_assets.lib.paths import TrustPaths
 
-    return {"ok": True, "rows": {k: t.num_rows for k, t in floor_products(TrustPaths.from_env(), month).items()}}
+    return {"ok": True, "rows": {k: t.num_rows for k, t in floor_products(paths, month).items()}}
 
 
-def peer(month: str) -> dict:
+def peer(paths: TrustPaths, month: str) -> dict:
     from trust_assets.bench.peer import peer_products
-    from trust_assets.lib.paths import TrustPaths
 
-    return {"ok": True, "rows": {k: len(f) for k, f in peer_products(TrustPaths.from_env(), month).items()}}
+    return {"ok": True, "rows": {k: len(f) for k, f in peer_products(paths, month).items()}}
 
 
-def steps(run_id: str) -> dict:
+def steps(paths: TrustPaths, run_id: str) -> dict:
     """Seconds per Dagster step of a finished run, from its STEP_SUCCESS events (not timed)."""
     from dagster import DagsterEventType, DagsterInstance
 
-    from trust_assets.lib.paths import TrustPaths
-
-    os.environ["DAGSTER_HOME"] = str(TrustPaths.from_env().dagster_home)
+    os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
     instance = DagsterInstance.get()
     seconds = {}
     for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_SUCCESS):
@@ -62,7 +59,7 @@ def main(argv: list[str]) -> None:
         os._exit(2)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     try:
-        result = KINDS[argv[0]](argv[1])
+        result = KINDS[argv[0]](TrustPaths.from_env(), argv[1])
     except Exception as exc:  # reported to the bench, which shows it with the log tail
         result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     sys.stderr.flush()

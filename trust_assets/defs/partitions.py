@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dagster as dg
+
+from trust_assets.lib.months import month_range, shift_month
 
 #: Early enough for any synthetic start; months with no data are never requested by the sensor.
 monthly_partitions = dg.MonthlyPartitionsDefinition(start_date="2020-01-01", end_offset=1)
@@ -12,12 +12,7 @@ monthly_partitions = dg.MonthlyPartitionsDefinition(start_date="2020-01-01", end
 
 def months_in_window(window: dg.TimeWindow) -> list[str]:
     """``YYYY-MM`` for every month in a partition time window (a backfill range runs as one window)."""
-    months, cursor = [], window.start.date().replace(day=1)
-    end = window.end.date()
-    while cursor < end:
-        months.append(cursor.strftime("%Y-%m"))
-        cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
-    return months
+    return month_range(window.start.date(), shift_month(window.end.date(), -1))
 
 
 def release_id(context: dg.AssetExecutionContext) -> str:

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from trust_assets.lib.delta_io import SourcePin, pin
 from trust_assets.lib.paths import TrustPaths
-from trust_assets.lib.sources import SOURCE_TABLES, SourceTable
+from trust_assets.lib.registry.sources import SOURCE_TABLES, SourceTable
+from trust_assets.lib.sources.delta_pins import SourcePin, pin
+
+
+def resolve_storage() -> TrustPaths:
+    """Resolve ``$TRUST_HOME`` once for a resource and export it, so the dbt process this run starts (whose
+    profile reads ``TRUST_HOME``) uses the same root even when the UI was started without the variable."""
+    paths = TrustPaths.from_env().ensure()
+    os.environ["TRUST_HOME"] = str(paths.root)
+    return paths
 
 
 class TrustStorage(dg.ConfigurableResource):
-    """The trust's storage root, ``$TRUST_HOME``, read when a run starts (never at import).
+    """The trust's storage root, ``$TRUST_HOME``, resolved when a run (or sensor tick) first asks, never at import.
 
     One variable rather than resource config, because dbt's profile and the sharing server read the same root.
     """
 
+    _paths: TrustPaths | None = PrivateAttr(default=None)
+
     def paths(self) -> TrustPaths:
-        return TrustPaths.from_env().ensure()
+        if self._paths is None:
+            self._paths = resolve_storage()
+        return self._paths
 
 
 class SourcePins(dg.ConfigurableResource):
@@ -36,9 +49,12 @@ class SourcePins(dg.ConfigurableResource):
     #: ``dept/table`` -> ``share.schema.table`` where a share is not named ``<dept>.default.<table>``.
     share_tables: dict[str, str] = Field(default_factory=dict)
     _pins: dict[str, SourcePin] = PrivateAttr(default_factory=dict)
+    _paths: TrustPaths | None = PrivateAttr(default=None)
 
     def paths(self) -> TrustPaths:
-        return TrustStorage().paths()
+        if self._paths is None:
+            self._paths = resolve_storage()
+        return self._paths
 
     def pins(self) -> dict[str, SourcePin]:
         """Every source, pinned on first use and then the same for the rest of the run."""
@@ -55,7 +71,7 @@ class SourcePins(dg.ConfigurableResource):
 
     def _pin(self, table: SourceTable) -> SourcePin:
         if self.share_profile:
-            from trust_assets.lib.share_pins import default_share_table, pin_shared
+            from trust_assets.lib.sources.share_pins import default_share_table, pin_shared
 
             share_table = self.share_tables.get(table.key, default_share_table(table))
             return pin_shared(table, self.share_profile, share_table, self.versions.get(table.key))

@@ -19,8 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from trust_assets.lib.paths import AGREEMENTS_DIR, TrustPaths
-from trust_assets.lib.products import product
-from trust_assets.lib.sources import source_table
+from trust_assets.lib.registry.products import product
+from trust_assets.lib.registry.sources import source_table
 from trust_assets.sharing.rules import RowRule, RuleError
 
 #: Share, schema and table names: the protocol forbids spaces, '/', '.' and control characters; we go stricter.
@@ -220,13 +220,12 @@ def load_agreement(path: Path) -> Agreement:
     return agreement
 
 
-def load_agreements(folder: Path | None = None, paths: TrustPaths | None = None) -> AgreementSet:
+def load_agreements(folder: Path | None, paths: TrustPaths) -> AgreementSet:
     """Load every ``*.yaml`` in ``folder`` (default: the repo's agreements/), resolving sources under ``paths``.
 
     Agreement files never hold paths, only source names, so the same files serve tests, the demo and a deployment.
     """
     folder = Path(folder) if folder is not None else AGREEMENTS_DIR
-    paths = paths if paths is not None else TrustPaths.from_env()
     if not folder.is_dir():
         raise AgreementError(f"{folder}: agreements folder does not exist")
     agreements = tuple(load_agreement(p) for p in sorted(folder.glob("*.yaml")))

@@ -18,6 +18,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trust_assets.lib.months import first_day
+
 _RULE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|!=|==|=|<|>|not\s+in|in)\s*(.+?)\s*$")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 
@@ -92,7 +94,7 @@ def _unquote(value: str) -> str:
 def _convert(value: str, type_: pa.DataType) -> Any:
     if pa.types.is_date(type_) or pa.types.is_timestamp(type_):
         # A month written as 2025-01 means its first day, the convention of every month column in the trust.
-        day = dt.date.fromisoformat(f"{value}-01" if _MONTH.match(value) else value[:10])
+        day = first_day(value) if _MONTH.match(value) else dt.date.fromisoformat(value[:10])
         return day if pa.types.is_date(type_) else dt.datetime.combine(day, dt.time())
     if pa.types.is_boolean(type_):
         if value.lower() not in ("true", "false"):

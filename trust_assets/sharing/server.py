@@ -27,8 +27,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trust_assets.lib.paths import TrustPaths
+from trust_assets.sharing.access_log import AccessLog, access_log_path
 from trust_assets.sharing.agreements import Agreement, AgreementSet, SharedTable, folder_signature, load_agreements
-from trust_assets.sharing.audit import AccessLog, access_log_path
 from trust_assets.sharing.recipients import RecipientStore
 from trust_assets.sharing.rules import RuleError, hint_keeps_file, parse_json_hints
 from trust_assets.sharing.signing import DEFAULT_URL_LIFETIME_SECONDS, UrlSigner, load_signing_key

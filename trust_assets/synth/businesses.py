@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trust_assets.lib.reference import SIC_DIVISIONS, Geography
+from trust_assets.lib.registry.reference import SIC_DIVISIONS, Geography
 from trust_assets.synth import params as p
 from trust_assets.synth.calendar import Month
 

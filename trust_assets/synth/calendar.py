@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from trust_assets.lib import months
+
 EPOCH = dt.date(1970, 1, 1)
-MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 def day_number(day: dt.date) -> int:
@@ -18,13 +18,7 @@ def day_number(day: dt.date) -> int:
 
 def parse_month(text: str) -> dt.date:
     """``YYYY-MM`` -> the first day of that month; the error names the problem."""
-    match = MONTH_PATTERN.match(text.strip()) if isinstance(text, str) else None
-    if not match:
-        raise ValueError(f"month {text!r} is not in YYYY-MM form (e.g. 2025-01)")
-    year, month = int(match.group(1)), int(match.group(2))
-    if not 1 <= month <= 12:
-        raise ValueError(f"month {text!r} has month {month:02d}; it must be 01-12")
-    return dt.date(year, month, 1)
+    return months.first_day(text)
 
 
 @dataclass(frozen=True)
@@ -42,7 +36,7 @@ class Month:
 
     @property
     def next_first(self) -> dt.date:
-        return dt.date(self.first.year + self.first.month // 12, self.first.month % 12 + 1, 1)
+        return months.first_day(months.shift_month(self.first, 1))
 
     @property
     def start_day(self) -> int:
@@ -63,5 +57,4 @@ class Month:
 
 
 def month_at(start: dt.date, index: int) -> Month:
-    total = start.year * 12 + start.month - 1 + index
-    return Month(index, dt.date(total // 12, total % 12 + 1, 1))
+    return Month(index, months.first_day(months.shift_month(start, index)))

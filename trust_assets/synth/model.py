@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trust_assets.lib.reference import Geography, load_geography
+from trust_assets.lib.registry.reference import Geography, load_geography
 from trust_assets.synth import params as p
 from trust_assets.synth.businesses import Register
 from trust_assets.synth.calendar import Month

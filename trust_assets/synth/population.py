@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trust_assets.lib.reference import Geography
+from trust_assets.lib.registry.reference import Geography
 from trust_assets.synth import params as p
 from trust_assets.synth.businesses import EmployerSampler, Register, draw_districts, draw_legacy
 from trust_assets.synth.calendar import Month, day_number, parse_month

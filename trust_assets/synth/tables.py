@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trust_assets.lib.sources import BUSINESS_REGISTER, FE_LEARNER_AIMS, PAYE_EMPLOYMENTS, UC_CLAIMS
+from trust_assets.lib.registry.sources import BUSINESS_REGISTER, FE_LEARNER_AIMS, PAYE_EMPLOYMENTS, UC_CLAIMS
 from trust_assets.synth import params as p
 from trust_assets.synth.businesses import ALIVE
 from trust_assets.synth.calendar import Month

@@ -18,8 +18,9 @@ from pathlib import Path
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
+from trust_assets.lib.months import month_index
 from trust_assets.lib.paths import TrustPaths
-from trust_assets.lib.sources import (
+from trust_assets.lib.registry.sources import (
     BUSINESS_REGISTER,
     FE_LEARNER_AIMS,
     PAYE_EMPLOYMENTS,
@@ -97,7 +98,7 @@ def validate(*, seed: int, scale: str, months: int, start: str | dt.date) -> dt.
     if first < EARLIEST_START:
         raise SynthOptionError("start", f"start {first:%Y-%m} is before {EARLIEST_START:%Y-%m}: "
                                         "Universal Credit claims need a history to start from")
-    if month_at(first, months - 1).first.year > 9999:
+    if month_index(first) + months - 1 > month_index("9999-12"):
         raise SynthOptionError("months", "the months run past the year 9999")
     return first
 

@@ -11,7 +11,7 @@ import dagster as dg
 
 from trust_assets.defs.partitions import monthly_partitions, months_in_window, release_id
 from trust_assets.defs.resources import SourcePins, TrustStorage
-from trust_assets.lib.products import PRODUCTS, Product
+from trust_assets.lib.registry.products import PRODUCTS, Product
 
 
 def candidate_key(product: Product) -> dg.AssetKey:
@@ -50,15 +50,15 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
 )
 def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, source_pins: SourcePins):
     """Protect the whole release at once (linked margins tie products together), write candidates, audit them."""
-    from trust_assets.lib.audit import audit_release, build_release
+    from trust_assets.lib.audit.candidates import audit_release, build_release
 
     paths = trust.paths()
     months = months_in_window(context.partition_time_window)
     release = build_release(paths, months, release_id(context))
     audit = audit_release(paths, release, months, release_id(context))
     if not audit.passed:
-        from trust_assets.lib.lineage import LineageEmitter
-        from trust_assets.lib.release import PUBLISH_JOB, source_reads
+        from trust_assets.lib.evaluation.lineage import LineageEmitter
+        from trust_assets.lib.publish.release import PUBLISH_JOB, source_reads
 
         message = "publication blocked by failed checks: " + " | ".join(audit.failures())
         context.log.error(message)

@@ -10,7 +10,7 @@ import dagster as dg
 from trust_assets.defs.audit.assets import candidate_key
 from trust_assets.defs.partitions import monthly_partitions, months_in_window, release_id
 from trust_assets.defs.resources import SourcePins, TrustStorage
-from trust_assets.lib.products import PRODUCTS, Product
+from trust_assets.lib.registry.products import PRODUCTS, Product
 
 
 def published_key(product: Product) -> dg.AssetKey:
@@ -50,9 +50,9 @@ def run_check_results(context: dg.AssetExecutionContext) -> dict[str, list[dict]
 )
 def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, source_pins: SourcePins):
     """Copy each audited candidate's months into its published table in one commit, with provenance."""
-    from trust_assets.lib.disclosure import load_policy
-    from trust_assets.lib.lineage import LineageEmitter
-    from trust_assets.lib.release import PUBLISH_JOB, emit_publication_lineage, publish_release, source_reads
+    from trust_assets.lib.audit.disclosure import load_policy
+    from trust_assets.lib.evaluation.lineage import LineageEmitter
+    from trust_assets.lib.publish.release import PUBLISH_JOB, emit_publication_lineage, publish_release, source_reads
 
     paths = trust.paths()
     months = months_in_window(context.partition_time_window)

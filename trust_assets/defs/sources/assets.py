@@ -9,8 +9,8 @@ import dagster as dg
 
 from trust_assets.defs.partitions import monthly_partitions, months_in_window
 from trust_assets.defs.resources import SourcePins, TrustStorage
-from trust_assets.lib.delta_io import SourceError, SourceSchemaError, latest_version, pin
-from trust_assets.lib.sources import DEPARTMENTS, SOURCE_TABLES, SourceTable
+from trust_assets.lib.registry.sources import DEPARTMENTS, SOURCE_TABLES, SourceTable
+from trust_assets.lib.sources.delta_pins import SourceError, SourceSchemaError, latest_version, pin
 
 PINNED_SOURCES = dg.AssetKey(["trust", "pinned_sources"])
 
@@ -83,7 +83,7 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
 )
 def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
     """Pin every source for this run and check it; a failing check stops the run before dbt."""
-    from trust_assets.lib.source_rules import check_volume
+    from trust_assets.lib.sources.volume import check_volume
 
     months = months_in_window(context.partition_time_window)
     paths = source_pins.paths()

@@ -11,15 +11,12 @@ import json
 import dagster as dg
 
 from trust_assets.defs.partitions import monthly_partitions
-from trust_assets.lib.products import PRODUCTS
-from trust_assets.lib.sources import SOURCE_TABLES
+from trust_assets.defs.resources import TrustStorage
+from trust_assets.lib.months import month_start, shift_month
+from trust_assets.lib.registry.products import PRODUCTS
+from trust_assets.lib.registry.sources import SOURCE_TABLES
 
 FOLLOW_UPS = sorted({m for p in PRODUCTS for m in p.follow_up_months})
-
-
-def shift_month(month: str, delta: int) -> str:
-    y, m = int(month[:4]), int(month[5:7]) - 1 + delta
-    return f"{y + m // 12:04d}-{m % 12 + 1:02d}"
 
 
 def months_to_request(touched: dict[str, set[str]]) -> list[str]:
@@ -36,14 +33,14 @@ def build_sensor(job_name: str) -> dg.SensorDefinition:
     @dg.sensor(job_name=job_name, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
                description="Requests monthly runs when any department table commits a new Delta version, pinned "
                "to the versions it saw.")
-    def new_source_versions(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    def new_source_versions(context: dg.SensorEvaluationContext, trust: TrustStorage
+                            ) -> dg.SensorResult | dg.SkipReason:
         from trust_assets.defs.sources.assets import source_key
-        from trust_assets.lib.delta_io import SourceError, latest_version, touched_months
-        from trust_assets.lib.paths import TrustPaths
-        from trust_assets.lib.source_rules import MONTHLY_STOCK_TABLES
-        from trust_assets.lib.sources import source_table
+        from trust_assets.lib.registry.sources import source_table
+        from trust_assets.lib.sources.delta_pins import SourceError, latest_version, touched_months
+        from trust_assets.lib.sources.volume import MONTHLY_STOCK_TABLES
 
-        paths = TrustPaths.from_env()
+        paths = trust.paths()
         seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
         current: dict[str, int] = {}
         touched: dict[str, set[str]] = {}
@@ -70,11 +67,11 @@ def build_sensor(job_name: str) -> dg.SensorDefinition:
         buildable = set.intersection(*(
             touched_months(source_table(key), str(paths.source_table(*key.split("/"))), None, current[key])
             for key in MONTHLY_STOCK_TABLES))
-        months = [m for m in months_to_request(touched) if m in buildable and f"{m}-01" in existing]
+        months = [m for m in months_to_request(touched) if m in buildable and month_start(m) in existing]
         pins = {"resources": {"source_pins": {"config": {"versions": current}}}}
         versions_tag = ",".join(f"{k}@{v}" for k, v in sorted(current.items()))
         requests = [
-            dg.RunRequest(run_key=f"{m}:{versions_tag}", partition_key=f"{m}-01", run_config=pins,
+            dg.RunRequest(run_key=f"{m}:{versions_tag}", partition_key=month_start(m), run_config=pins,
                           tags={"trust/trigger": "new_source_versions", "trust/source_versions": versions_tag})
             for m in months
         ]

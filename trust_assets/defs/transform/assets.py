@@ -14,7 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from trust_assets.defs.partitions import monthly_partitions, months_in_window
 from trust_assets.defs.resources import SourcePins
 from trust_assets.defs.sources.assets import PINNED_SOURCES
-from trust_assets.lib.dbt_args import dbt_build_args
+from trust_assets.lib.transform.dbt_args import dbt_build_args
 
 LAYERS = ("staging", "intermediate", "marts")
 
@@ -54,7 +54,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     if not project.manifest_path.exists():
         raise FileNotFoundError(
             f"dbt manifest not found at {project.manifest_path}: run `bash scripts/bootstrap.sh` "
-            "(or `python -m trust_assets.lib.dbt_prepare`) to prepare it"
+            "(or `python -m trust_assets.lib.transform.dbt_prepare`) to prepare it"
         )
 
     @dbt_assets(

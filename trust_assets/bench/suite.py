@@ -1,0 +1,173 @@
+"""The benchmark suite behind ``trust bench``: time one month of the pipeline against the floor and the batch-copy peer.
+
+See docs/benchmarks.md for the method and the targets. Every measurement is a fresh subprocess
+(``trust_assets.bench.worker``) run against a bench home of its own, so the user's TRUST_HOME is never touched
+beyond its ``bench/`` folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+
+def _worker(kind: str, arg: str) -> list[str]:
+    return [sys.executable, "-m", "trust_assets.bench.worker", kind, arg]
+
+
+class Bench:
+    """One bench invocation: where homes are, how many runs, and what was measured so far."""
+
+    def __init__(self, runs: int, echo=print, max_rss: int | None = None) -> None:
+        self.runs = runs
+        self.max_rss = max_rss
+        self.echo = echo
+        self.loads: list[str] = []
+
+    def measure(self, label: str, home: Path, kind: str, arg: str, before=None):
+        """``runs`` samples of one worker; ``before`` runs (untimed) ahead of each sample."""
+        from trust_assets.bench.data import bench_env
+        from trust_assets.bench.measure import Summary, run_checked
+        from trust_assets.bench.report import gib, load_average
+
+        samples = []
+        load_before = load_average()
+        for index in range(self.runs):
+            if before is not None:
+                before()
+            sample = run_checked(_worker(kind, arg), bench_env(home), max_rss=self.max_rss, disk=self.disk_guard(home))
+            stopped = " (stopped: over the memory limit)" if sample.over_memory else ""
+            self.echo(f"[bench] {label} run {index + 1}/{self.runs}: {sample.wall_s:.1f} s, "
+                      f"peak {gib(sample.peak_rss)} GiB{stopped} (load {load_average()})")
+            samples.append(sample)
+            if sample.over_memory:  # it will not fit next time either
+                break
+        self.loads.append(f"{label} {load_before} -> {load_average()}")
+        return Summary.of(samples), samples
+
+    @staticmethod
+    def disk_guard(home: Path) -> tuple[str, int]:
+        """Stop a run that leaves less than 10% of the disk (at least 5 GiB) free: DuckDB spills beside its database."""
+        return str(home), max(5 << 30, shutil.disk_usage(home).total // 10)
+
+    def steps(self, home: Path, samples) -> list[dict[str, float]]:
+        from trust_assets.bench.data import bench_env
+        from trust_assets.bench.measure import run_checked
+
+        out = []
+        for sample in samples:
+            for run_id in sample.result.get("run_ids", []):
+                out.append(run_checked(_worker("steps", run_id), bench_env(home)).result["steps"])
+        return out
+
+    def warm(self, home: Path, months: list[str], spec) -> None:
+        """Build ``months`` once, untimed, a month per run as a monthly schedule would (a multi-month dbt build at
+        national scale spills tens of GiB); the marker records how far, so an interrupted bench resumes."""
+        from trust_assets.bench.data import bench_env, read_marker, write_marker
+        from trust_assets.bench.measure import run_checked
+
+        built = read_marker(home).get("warm_through") or ""
+        for month in months:
+            if month <= built:
+                continue
+            self.echo(f"[bench] building {month} once, untimed")
+            run_checked(_worker("pipeline", month), bench_env(home), disk=self.disk_guard(home))
+            write_marker(home, spec, warm_through=month)
+
+
+def source_sizes(home: Path) -> str:
+    from trust_assets.bench.floor import SOURCES
+    from trust_assets.lib.paths import TrustPaths
+    from trust_assets.lib.sources.delta_pins import pin
+
+    paths = TrustPaths(home)
+    parts = []
+    for table in SOURCES.values():
+        p = pin(table, str(paths.source_table(table.dept, table.table)))
+        parts.append(f"{table.key} {p.row_count:,} rows / {p.size_bytes / (1 << 20):,.0f} MiB")
+    return "; ".join(parts)
+
+
+def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool = True) -> tuple[str, str]:
+    """Pipeline, floor and peer for the last generated month; returns (docs section, its key).
+
+    A pipeline that cannot finish (a failed build, a disk filling with DuckDB's spill) is reported as such and the
+    floor and the peer are still measured: what did not fit is a result too.
+    """
+    from trust_assets.bench.data import ensure_data
+    from trust_assets.bench.measure import MeasureError
+    from trust_assets.bench.report import Row, machine, machine_lines, results_table, steps_table, targets_lines
+    from trust_assets.lib.paths import TrustPaths
+
+    ensure_data(home, spec, echo=bench.echo)
+    months = spec.month_labels()
+    month = months[-1]
+    pipeline, failure, step_runs = None, "not measured (--no-pipeline)", []
+    try:
+        if pipeline_too:
+            bench.warm(home, months[:-1], spec)
+            pipeline, pipeline_samples = bench.measure("pipeline", home, "pipeline", month)
+            step_runs = bench.steps(home, pipeline_samples)
+    except MeasureError as exc:
+        failure = str(exc).splitlines()[0]
+        bench.echo(f"[bench] the pipeline did not finish: {failure}")
+        # a killed DuckDB leaves its spill behind; the floor and the peer need that disk
+        shutil.rmtree(TrustPaths(home).warehouse.with_name("warehouse.duckdb.tmp"), ignore_errors=True)
+    floor, _ = bench.measure("floor", home, "floor", month)
+    rows = [Row("pipeline (Dagster end to end)", pipeline)] if pipeline else []
+    rows.append(Row("floor (DuckDB, one query per product)", floor))
+    if peer:
+        peer_summary, _ = bench.measure("peer", home, "peer", month)
+        rows.append(Row("batch-copy peer (pandas, whole tables)", peer_summary))
+    if pipeline:
+        detail = ["Pipeline steps (Dagster STEP_SUCCESS durations):", "", steps_table(step_runs, pipeline.wall_s), "",
+                  "Targets:", "", *targets_lines(pipeline, floor, spec.scale)]
+    else:
+        detail = [f"**The pipeline did not finish**: {failure}. Targets: NOT met."]
+    body = "\n".join([
+        f"## {spec.scale}: month {month} ({spec.months} generated months, seed {spec.seed})", "",
+        f"Sources: {source_sizes(home)}.", "",
+        results_table(rows), "", *detail, "",
+        *machine_lines(machine(), bench.loads),
+    ])
+    return body, spec.scale
+
+
+def history_bench(bench: Bench, root: Path, scale: str, seed: int) -> tuple[str, str]:
+    """Month 1 on a 1-month table (fresh trust each run) against month 13 on a 13-month table."""
+    from trust_assets.bench.data import DataSpec, ensure_data, reset_pipeline_state
+    from trust_assets.bench.report import (
+        TARGET_HISTORY_RATIO,
+        Row,
+        machine,
+        machine_lines,
+        results_table,
+        steps_table,
+        verdict,
+    )
+
+    first_home, added_home = root / f"{scale}-history-1", root / f"{scale}-history-13"
+    first_spec, added_spec = DataSpec(scale, 1, seed), DataSpec(scale, 13, seed)
+    ensure_data(first_home, first_spec, echo=bench.echo)
+    ensure_data(added_home, added_spec, echo=bench.echo)
+    first_month, *_ = first_spec.month_labels()
+    months = added_spec.month_labels()
+    first, first_samples = bench.measure("first month", first_home, "pipeline", first_month,
+                                         before=lambda: reset_pipeline_state(first_home))
+    bench.warm(added_home, months[:-1], added_spec)
+    added, added_samples = bench.measure("month 13", added_home, "pipeline", months[-1])
+    ratio = added.wall_s / first.wall_s
+    body = "\n".join([
+        f"## history ({scale}): month 13 of a 13-month table against month 1 of a 1-month table (seed {seed})", "",
+        "The first month runs on a fresh trust each time (no warehouse, no Dagster history); month 13 runs after "
+        "months 1-12 were built once, untimed.", "",
+        results_table([Row("month 1 of 1 (first month)", first), Row("month 13 of 13 (added month)", added)],
+                      floor_label="month 1"), "",
+        f"- added month / first month: {ratio:.2f}x (target <= {TARGET_HISTORY_RATIO:g}x): "
+        f"{verdict(ratio <= TARGET_HISTORY_RATIO)}", "",
+        "Steps, first month:", "", steps_table(bench.steps(first_home, first_samples), first.wall_s), "",
+        "Steps, month 13:", "", steps_table(bench.steps(added_home, added_samples), added.wall_s), "",
+        *machine_lines(machine(), bench.loads),
+    ])
+    return body, f"history-{scale}"

@@ -1,0 +1,59 @@
+"""``trust bench``: time one month of the pipeline against the floor and the batch-copy peer.
+
+See docs/benchmarks.md for the method and the targets; the measurements live in trust_assets/bench/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from trust_assets.synth.scales import SCALES
+
+
+@click.command()
+@click.option("--scale", type=click.Choice(list(SCALES)), default="regional", show_default=True,
+              help="Data size: tiny, small, regional (~1/10 UK) or national.")
+@click.option("--runs", type=click.IntRange(1, 50), default=3, show_default=True,
+              help="Timed runs of each measurement; medians are reported.")
+@click.option("--months", type=click.IntRange(1, 600), default=3, show_default=True,
+              help="Months to generate; the last is timed, the earlier ones are built once, untimed.")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Bench home for the data (default: $TRUST_HOME/bench/<scale>).")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=42, show_default=True)
+@click.option("--history", is_flag=True,
+              help="Instead: time month 13 on a 13-month table against month 1 on a 1-month table.")
+@click.option("--history-scale", type=click.Choice(list(SCALES)), default="regional", show_default=True,
+              help="Scale of the --history measurement (national: 13 generated months, ~16 GiB, ~11 min).")
+@click.option("--pipeline/--no-pipeline", "pipeline_too", default=True, show_default=True,
+              help="Time the pipeline (--no-pipeline: only the floor and the peer).")
+@click.option("--peer/--no-peer", default=True, show_default=True,
+              help="Also time the batch-copy peer (it copies whole tables into memory).")
+@click.option("--memory-limit", type=click.FloatRange(0.5, None), default=None, metavar="GIB",
+              help="Stop any measured run whose process tree passes this much memory (default: 70% of RAM).")
+@click.option("--docs/--no-docs", default=True, show_default=True, help="Refresh docs/benchmarks.md.")
+def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, history: bool, history_scale: str,
+          pipeline_too: bool, peer: bool, memory_limit: float | None, docs: bool) -> None:
+    """Time one month of the pipeline against the floor (DuckDB) and a batch-copy peer (pandas)."""
+    import psutil
+
+    from trust_assets.bench.data import DataSpec, default_root
+    from trust_assets.bench.measure import MeasureError
+    from trust_assets.bench.report import update_doc
+    from trust_assets.bench.suite import Bench, history_bench, month_bench
+
+    limit = int(memory_limit * (1 << 30)) if memory_limit else int(psutil.virtual_memory().total * 0.7)
+    runner = Bench(runs, echo=click.echo, max_rss=limit)
+    try:
+        if history:
+            root = home.resolve().parent if home else default_root()
+            body, key = history_bench(runner, root, history_scale, seed)
+        else:
+            target = home.resolve() if home else default_root() / scale
+            body, key = month_bench(runner, target, DataSpec(scale, months, seed), peer, pipeline_too)
+    except (MeasureError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("\n" + body)
+    if docs:
+        click.echo(f"\n[bench] wrote section '{key}' of {update_doc(key, body)}")

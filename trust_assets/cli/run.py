@@ -1,0 +1,70 @@
+"""``trust run``: build months through the Dagster job (the one the UI launches), or reproduce a publication."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from trust_assets.lib.paths import TrustPaths
+
+
+def parse_pins(pins: tuple[str, ...]) -> dict[str, int]:
+    """``DEPT/TABLE=VERSION`` options -> {key: version}; a malformed one is a usage error naming it."""
+    versions: dict[str, int] = {}
+    for item in pins:
+        key, sep, value = item.partition("=")
+        if not sep or not value.isdigit():
+            raise click.BadParameter(f"{item!r} is not DEPT/TABLE=VERSION", param_hint="--pin")
+        versions[key] = int(value)
+    return versions
+
+
+@click.command()
+@click.option("--months", "months_spec", metavar="SPEC",
+              help="Months to build: 2025-01..2025-06, 2025-01,2025-03, or all (default: every month in the sources).")
+@click.option("--pin", "pins", multiple=True, metavar="DEPT/TABLE=VERSION",
+              help="Pin a source to a Delta version (repeatable); default: latest.")
+@click.option("--reproduce", metavar="PRODUCT@VERSION",
+              help="Rebuild a past publication from its pinned source versions and compare content hashes.")
+@click.option("--share-profile", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Read the department tables through Delta Sharing with this profile file (shares named "
+              "<dept>.default.<table>) instead of direct Delta paths.")
+@click.option("-v", "--verbose", is_flag=True, help="Show Dagster's and dbt's step logs on the console.")
+def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None, share_profile: str | None,
+        verbose: bool) -> None:
+    """Run the pipeline through Dagster for one or more months (the job the UI runs)."""
+    from trust_assets.lib.months import parse_month_spec
+    from trust_assets.lib.sources.available import shared_source_months, source_months
+    from trust_assets.lib.sources.delta_pins import SourceError
+    from trust_assets.runs.execute import RunError, run_months
+
+    paths = TrustPaths.from_env()
+    if reproduce:
+        from trust_assets.runs.reproduce import ReproduceError, reproduce_publication
+
+        try:
+            raise SystemExit(0 if reproduce_publication(paths, reproduce, echo=click.echo) else 1)
+        except ReproduceError as exc:
+            raise click.ClickException(str(exc)) from None
+    versions = parse_pins(pins)
+    try:
+        available = shared_source_months(share_profile) if share_profile else source_months(paths)
+    except SourceError as exc:
+        raise click.ClickException(f"{exc}\n(no department tables under {paths.departments}? "
+                                   "generate them with `trust synth`)") from exc
+    try:
+        months = parse_month_spec(months_spec, available)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--months") from None
+    try:
+        outcomes = run_months(paths, months, versions, log_level="DEBUG" if verbose else "WARNING",
+                              share_profile=str(Path(share_profile).resolve()) if share_profile else "",
+                              echo=click.echo)
+    except RunError as exc:
+        raise click.ClickException(str(exc)) from None
+    failed = [o for o in outcomes if not o.success]
+    if failed:
+        raise click.ClickException("\n".join(f"run {o.run_id} for {o.months[0]}..{o.months[-1]} {o.message}"
+                                              for o in failed))
+    click.echo(f"published {len(months)} month(s) to {paths.published}")

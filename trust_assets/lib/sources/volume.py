@@ -1,0 +1,77 @@
+"""Structural rules for department sources, checked on the pinned version before anything is built.
+
+These block a run outright: a source that changed shape or lost most of a month cannot be conformed safely, and
+publishing from it would silently misstate the labour market. Row-level rules (null ids, unknown districts, negative
+pay, duplicates) are dbt tests that exclude and count below a threshold: see docs/quality.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from trust_assets.lib.months import month_start, shift_month
+from trust_assets.lib.registry.sources import SourceTable
+from trust_assets.lib.sources.delta_pins import SourcePin
+
+#: A month whose row count falls below this fraction of the previous month's blocks the run.
+MIN_MONTH_ON_MONTH_RATIO = 0.5
+#: Tables that are monthly stocks (one row per person per month): an empty or collapsed month is a broken feed.
+MONTHLY_STOCK_TABLES = ("dwp/uc_claims", "hmrc/paye_employments")
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    passed: bool
+    description: str
+    metadata: dict
+
+
+def _prev_month(month: str) -> str:
+    return shift_month(month, -1)
+
+
+def month_row_counts(pin: SourcePin, months: list[str]) -> dict[str, int]:
+    """Rows per month (and the month before each) in the pinned files; DuckDB prunes other months' row groups."""
+    wanted = sorted(set(months) | {_prev_month(m) for m in months})
+    if not pin.files:
+        return dict.fromkeys(wanted, 0)
+    con = duckdb.connect()
+    if any("://" in f for f in pin.files):  # read through a share: signed URLs over fsspec
+        from trust_assets.lib.sources.share_client import immutable_http_filesystem
+
+        for scheme in ("http", "https"):
+            con.register_filesystem(immutable_http_filesystem(scheme))
+    try:
+        rows = con.execute(
+            "select strftime(month, '%Y-%m') as m, count(*) from read_parquet($files) "
+            "where month >= cast($lo as date) and month <= cast($hi as date) group by 1",
+            {"files": list(pin.files), "lo": month_start(wanted[0]), "hi": month_start(wanted[-1])},
+        ).fetchall()
+    finally:
+        con.close()
+    counts = dict.fromkeys(wanted, 0)
+    counts.update({m: int(n) for m, n in rows})
+    return counts
+
+
+def check_volume(table: SourceTable, pin: SourcePin, months: list[str]) -> RuleResult:
+    """Every built month present, and none collapsed against the month before."""
+    if table.key not in MONTHLY_STOCK_TABLES:
+        ok = pin.row_count > 0
+        return RuleResult(ok, f"{table.key} has {pin.row_count} rows at version {pin.version}"
+                          + ("" if ok else ": the table is empty"), {"rows": pin.row_count})
+    counts = month_row_counts(pin, months)
+    problems = []
+    for month in months:
+        n, before = counts[month], counts[_prev_month(month)]
+        if n == 0:
+            problems.append(f"{month} has no rows")
+        elif before and n < MIN_MONTH_ON_MONTH_RATIO * before:
+            problems.append(f"{month} has {n} rows, {100 * (1 - n / before):.0f}% fewer than {_prev_month(month)} "
+                            f"({before}); the limit is {100 * (1 - MIN_MONTH_ON_MONTH_RATIO):.0f}%")
+    description = (f"{table.key} v{pin.version}: " + "; ".join(problems)) if problems else (
+        f"{table.key} v{pin.version}: every built month present, no month fell by more than "
+        f"{100 * (1 - MIN_MONTH_ON_MONTH_RATIO):.0f}%")
+    return RuleResult(not problems, description, {"rows_by_month": counts})

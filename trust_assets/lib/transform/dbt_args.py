@@ -1,0 +1,49 @@
+"""Pure functions that turn a run's pinned sources and months into dbt's command-line arguments.
+
+Kept free of Dagster and of I/O so it can be unit-tested: the graph is the same for every run, only the pins and
+the months differ, and they reach dbt as ``--vars``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+from trust_assets.lib.months import month_start
+from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.sources.delta_pins import SourcePin
+
+
+def dbt_vars(pins: Mapping[str, SourcePin], months: Iterable[str]) -> dict:
+    """The ``--vars`` dbt needs: where each source's pinned files are, and which months this run builds."""
+    built = sorted({month_start(m) for m in months})
+    if not built:
+        raise ValueError("a run must build at least one month")
+    return {
+        "trust_sources": {key: pin.as_dbt_var() for key, pin in sorted(pins.items())},
+        "trust_month_start": built[0],
+        "trust_month_end": built[-1],
+    }
+
+
+def dbt_build_args(pins: Mapping[str, SourcePin], months: Iterable[str], select: str | None = None) -> list[str]:
+    args = ["build", "--vars", json.dumps(dbt_vars(pins, months), sort_keys=True)]
+    if select:
+        args += ["--select", select]
+    return args
+
+
+def pins_from_home(paths: TrustPaths) -> dict[str, SourcePin]:
+    """Pin every source at its latest version under ``paths`` (for ad-hoc dbt runs and tests)."""
+    from trust_assets.lib.registry.sources import SOURCE_TABLES
+    from trust_assets.lib.sources.delta_pins import pin
+
+    return {t.key: pin(t, str(paths.source_table(t.dept, t.table))) for t in SOURCE_TABLES}
+
+
+if __name__ == "__main__":  # python -m trust_assets.lib.transform.dbt_args 2025-01 2025-03  -> prints the --vars JSON
+    import sys
+
+    from trust_assets.lib.paths import TrustPaths
+
+    print(json.dumps(dbt_vars(pins_from_home(TrustPaths.from_env()), sys.argv[1:] or ["2025-01"])))

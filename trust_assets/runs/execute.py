@@ -1,0 +1,117 @@
+"""Run the pipeline through Dagster, in process, on the trust's persistent instance: the job the UI launches.
+
+Runs go to Dagster's instance under ``$TRUST_HOME/dagster``, so what ``trust run`` did is visible in the UI
+afterwards (``trust ui``). The job runs in process: Dagster's multiprocess executor costs seconds per step here,
+and DuckDB's own parallelism is where the cores go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from trust_assets.lib.months import contiguous_blocks, month_start
+from trust_assets.lib.paths import TrustPaths
+from trust_assets.runs.instance import prepare_instance
+from trust_assets.runs.lock import run_lock
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
+Echo = Callable[[str], None]
+
+
+class RunError(Exception):
+    """A run could not start or did not succeed; the message says why in a data engineer's words."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    months: list[str]
+    success: bool
+    message: str
+
+
+def observe_sources(instance: DagsterInstance) -> None:
+    """Record each department table's current Delta version as an observation (what the UI shows as fresh)."""
+    from trust_assets.definitions import defs
+    from trust_assets.defs.jobs import OBSERVE_JOB
+
+    result = defs().resolve_job_def(OBSERVE_JOB).execute_in_process(
+        instance=instance, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+    if not result.success:
+        raise RunError("could not observe the department tables: " + failure_message(instance, result.run_id))
+
+
+def quiet_run_config(versions: dict[str, int] | None, log_level: str, share_profile: str = "") -> dict[str, Any]:
+    """Run config for a pinned run; the console logger shows ``log_level`` and up (the UI shows everything)."""
+    pins = {"versions": dict(versions or {}), "share_profile": share_profile}
+    return {"resources": {"source_pins": {"config": pins}},
+            "loggers": {"console": {"config": {"log_level": log_level}}}}
+
+
+def partition_range_tags(months: list[str]) -> dict[str, str]:
+    """Tags that make one run cover a contiguous range of monthly partitions (single-run backfill)."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    return {ASSET_PARTITION_RANGE_START_TAG: month_start(months[0]),
+            ASSET_PARTITION_RANGE_END_TAG: month_start(months[-1])}
+
+
+def run_months(paths: TrustPaths, months: list[str], versions: dict[str, int] | None = None, *,
+               tags: dict[str, str] | None = None, echo: Echo = print, log_level: str = "WARNING",
+               share_profile: str = "") -> list[RunOutcome]:
+    """Run the monthly job once per contiguous block of months; returns one outcome per Dagster run."""
+    instance = prepare_instance(paths)
+    with run_lock(paths, echo):
+        if not share_profile:  # observation reads the Delta logs directly; a share-only trust cannot
+            observe_sources(instance)
+        return [_run_block(instance, block, versions, tags, echo, log_level, share_profile)
+                for block in contiguous_blocks(months)]
+
+
+def _run_block(instance: DagsterInstance, block: list[str], versions: dict[str, int] | None,
+               tags: dict[str, str] | None, echo: Echo, log_level: str, share_profile: str) -> RunOutcome:
+    from trust_assets.definitions import defs
+    from trust_assets.defs.jobs import MONTHLY_JOB
+
+    job = defs().resolve_job_def(MONTHLY_JOB)
+    echo(f"[run] {block[0]}..{block[-1]}: pin sources, dbt build, audit, publish")
+    result = job.execute_in_process(instance=instance, run_config=quiet_run_config(versions, log_level, share_profile),
+                                    tags={**partition_range_tags(block), **(tags or {})}, raise_on_error=False)
+    message = "succeeded" if result.success else failure_message(instance, result.run_id)
+    echo(f"[run] {block[0]}..{block[-1]}: run {result.run_id} {message}")
+    return RunOutcome(result.run_id, block, result.success, message)
+
+
+def failure_message(instance: DagsterInstance, run_id: str) -> str:
+    """The errors and failed checks of a run, in words a data engineer can act on."""
+    from dagster import DagsterEventType
+
+    lines = []
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_FAILURE:
+            error, messages = event.step_failure_data.error, []
+            while error is not None:  # Dagster wraps the user's exception: its cause says what went wrong
+                messages.append(error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name)
+                error = error.cause
+            lines.append(f"step {event.step_key} failed: " + " <- ".join(messages[-2:]))
+        elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+            data = event.asset_check_evaluation_data
+            if not data.passed:
+                blocking = data.severity is None or data.severity.value == "ERROR"
+                desc = " ".join((data.description or "").split())
+                lines.append(f"check {data.asset_key.to_user_string()}:{data.check_name} "
+                             f"{'failed' if blocking else 'warned'} {desc}".strip())
+    return "failed:\n  " + "\n  ".join(_clip(line) for line in (lines or ["see the Dagster UI for this run"]))
+
+
+def _clip(text: str, limit: int = 600) -> str:
+    """Keep messages readable: a dbt failure embeds the whole command with every pinned file path."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
