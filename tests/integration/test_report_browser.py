@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from trust_assets.lib.evaluation.report import ERROR_MARKER, write_report
+from trust_assets.lib.evaluation.report.html import ERROR_MARKER, write_report
 from trust_assets.lib.registry.products import PRODUCTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]

@@ -73,8 +73,9 @@ def test_reproduce_names_unknown_products_and_versions(home, monkeypatch):
 
 def test_the_runs_left_valid_lineage_and_a_report(home, monkeypatch):
     """Runs by the test above: every event validates, and it names the pinned versions and published versions."""
-    from trust_assets.lib.evaluation.lineage import read_events, validate_event
-    from trust_assets.lib.evaluation.report import write_report
+    from trust_assets.lib.evaluation.lineage.reading import read_events
+    from trust_assets.lib.evaluation.lineage.validation import validate_event
+    from trust_assets.lib.evaluation.report.html import write_report
 
     monkeypatch.setenv("TRUST_HOME", str(home.root))
     events = read_events(home)

@@ -11,16 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trust_assets.lib.audit.disclosure import (
-    SUPPRESSION_COLUMN,
-    ReleaseError,
-    check_compliance,
-    load_policy,
-    pay_support,
-    protect,
-    round_to_base,
-    suppression_counts,
-)
+from trust_assets.lib.audit.disclosure.compliance import check_compliance
+from trust_assets.lib.audit.disclosure.policy import SUPPRESSION_COLUMN, ReleaseError, load_policy, pay_support
+from trust_assets.lib.audit.disclosure.protect import protect, round_to_base, suppression_counts
 
 POLICY = load_policy()
 LLM, SRM = "local_labour_market_monthly", "sector_region_monthly"

@@ -7,7 +7,7 @@ import copy
 import pytest
 import yaml
 
-from trust_assets.lib.audit.disclosure import DEFAULT_POLICY_PATH, PolicyError, load_policy, parse_policy
+from trust_assets.lib.audit.disclosure.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy, parse_policy
 from trust_assets.lib.registry.products import PRODUCTS
 
 

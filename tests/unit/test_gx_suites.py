@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trust_assets.lib.audit.disclosure import load_policy
+from trust_assets.lib.audit.disclosure.policy import load_policy
 from trust_assets.lib.audit.gx_suites import (
     SuiteError,
     derive_month_on_month,
@@ -197,7 +197,7 @@ def test_protected_release_passes_every_suite():
     """The two halves of the audit agree: whatever protect() publishes, the GX disclosure checks accept."""
     from test_disclosure import build_release  # same folder; pytest puts it on sys.path
 
-    from trust_assets.lib.audit.disclosure import protect
+    from trust_assets.lib.audit.disclosure.protect import protect
 
     release = protect(build_release(9, months=3, regions=3, max_districts=4, sections=4, scale=12), load_policy())
     for p in PRODUCTS:

@@ -11,16 +11,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from trust_assets.lib.evaluation.lineage import (
-    DISCLOSURE_FACET,
-    LineageEmitter,
-    LineageValidationError,
-    PublishedOutput,
-    SourceRead,
-    dataset_identity,
-    read_events,
-    validate_event,
-)
+from trust_assets.lib.evaluation.lineage.facets import DISCLOSURE_FACET, PublishedOutput, SourceRead, dataset_identity
+from trust_assets.lib.evaluation.lineage.reading import read_events
+from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
+from trust_assets.lib.evaluation.lineage.validation import LineageValidationError, validate_event
 from trust_assets.lib.paths import TrustPaths
 
 DAGSTER_RUN = "6f1c2a9e-8d1b-4c7a-9a55-2b3c4d5e6f70"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trust_assets.lib.evaluation.lineage import column_lineage_from_dbt
+from trust_assets.lib.evaluation.lineage.dbt_columns import column_lineage_from_dbt
 
 
 def _manifest(compiled: bool = True) -> dict:

@@ -9,13 +9,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from trust_assets.lib.evaluation.lineage import (
-    DISCLOSURE_FACET,
-    DISCLOSURE_FACET_SCHEMA_ID,
-    FACETS_DIR,
-    SPECS_DIR,
-    STANDARD_FACET_FILES,
-)
+from trust_assets.lib.evaluation.lineage.facets import DISCLOSURE_FACET, DISCLOSURE_FACET_SCHEMA_ID
+from trust_assets.lib.evaluation.lineage.validation import FACETS_DIR, SPECS_DIR, STANDARD_FACET_FILES
 from trust_assets.lib.paths import PROJECT_ROOT
 
 SHARED = PROJECT_ROOT.parent / "shared" / "specs" / "openlineage"

@@ -13,16 +13,11 @@ import pytest
 from click.testing import CliRunner
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
-from trust_assets.lib.evaluation.lineage import LineageEmitter, PublishedOutput, SourceRead
-from trust_assets.lib.evaluation.report import (
-    ERROR_MARKER,
-    build_report,
-    chart,
-    human_duration,
-    product_history,
-    read_access_audit,
-    reads_of,
-)
+from trust_assets.lib.evaluation.lineage.facets import PublishedOutput, SourceRead
+from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
+from trust_assets.lib.evaluation.report.charts import chart
+from trust_assets.lib.evaluation.report.data import human_duration, product_history, read_access_audit, reads_of
+from trust_assets.lib.evaluation.report.html import ERROR_MARKER, build_report
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.products import PRODUCTS
 from trust_assets.lib.registry.sources import SOURCE_TABLES

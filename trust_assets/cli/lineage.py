@@ -18,7 +18,7 @@ from trust_assets.lib.paths import TrustPaths
 def lineage(product_name: str, version: int | None, as_json: bool) -> None:
     """Trace a published PRODUCT version: source tables and versions, dbt models, checks, suppressed cells,
     bytes read in place, and the recipients who read that version (from the access audit)."""
-    from trust_assets.lib.evaluation.report import (
+    from trust_assets.lib.evaluation.report.data import (
         human_bytes,
         human_duration,
         product_history,

@@ -17,7 +17,7 @@ def report(out_dir: Path | None) -> None:
     import json
 
     from trust_assets.lib.evaluation.catalog import missing_required
-    from trust_assets.lib.evaluation.report import write_report
+    from trust_assets.lib.evaluation.report.html import write_report
 
     paths = TrustPaths.from_env()
     report_path, catalog_path = write_report(paths, out_dir)

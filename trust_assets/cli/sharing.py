@@ -31,7 +31,7 @@ def serve(host: str, port: int, agreements_dir: Path | None, url_lifetime: int, 
 
     from trust_assets.lib.paths import TrustPaths
     from trust_assets.sharing.agreements import AgreementError
-    from trust_assets.sharing.server import ServerConfig, create_app
+    from trust_assets.sharing.app import ServerConfig, create_app
 
     paths = TrustPaths.from_env().ensure()
     try:

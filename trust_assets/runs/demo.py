@@ -75,7 +75,7 @@ class DemoResult:
 def run_demo(paths: TrustPaths, *, scale: str, months: int, seed: int, echo: Callable[[str], None] = print
              ) -> DemoResult:
     """Generate the departments, run every month, set up an analyst recipient, write the report."""
-    from trust_assets.lib.evaluation.report import write_report
+    from trust_assets.lib.evaluation.report.html import write_report
     from trust_assets.lib.sources.available import source_months
     from trust_assets.runs.execute import run_months
     from trust_assets.sharing.demo import setup_demo_recipient

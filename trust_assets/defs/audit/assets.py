@@ -50,14 +50,15 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
 )
 def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, source_pins: SourcePins):
     """Protect the whole release at once (linked margins tie products together), write candidates, audit them."""
-    from trust_assets.lib.audit.candidates import audit_release, build_release
+    from trust_assets.lib.audit.candidates import build_release
+    from trust_assets.lib.audit.checks import audit_release
 
     paths = trust.paths()
     months = months_in_window(context.partition_time_window)
     release = build_release(paths, months, release_id(context))
     audit = audit_release(paths, release, months, release_id(context))
     if not audit.passed:
-        from trust_assets.lib.evaluation.lineage import LineageEmitter
+        from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
         from trust_assets.lib.publish.release import PUBLISH_JOB, source_reads
 
         message = "publication blocked by failed checks: " + " | ".join(audit.failures())

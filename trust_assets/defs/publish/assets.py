@@ -50,8 +50,8 @@ def run_check_results(context: dg.AssetExecutionContext) -> dict[str, list[dict]
 )
 def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, source_pins: SourcePins):
     """Copy each audited candidate's months into its published table in one commit, with provenance."""
-    from trust_assets.lib.audit.disclosure import load_policy
-    from trust_assets.lib.evaluation.lineage import LineageEmitter
+    from trust_assets.lib.audit.disclosure.policy import load_policy
+    from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
     from trust_assets.lib.publish.release import PUBLISH_JOB, emit_publication_lineage, publish_release, source_reads
 
     paths = trust.paths()

@@ -111,7 +111,7 @@ PUBLISH_JOB = "labour_market_trust.publish"
 
 
 def source_reads(pins: Mapping[str, SourcePin], months: list[str]):
-    from trust_assets.lib.evaluation.lineage import SourceRead
+    from trust_assets.lib.evaluation.lineage.facets import SourceRead
 
     first, last = parse_month(min(months)), parse_month(max(months))
     return [SourceRead(key=k, version=p.version, location=p.uri, bytes_read=p.bytes_overlapping(first, last),
@@ -120,7 +120,7 @@ def source_reads(pins: Mapping[str, SourcePin], months: list[str]):
 
 def column_lineage(product_name: str, columns: list[str]) -> dict:
     """Best-effort column lineage from the prepared dbt manifest (empty when it cannot be derived)."""
-    from trust_assets.lib.evaluation.lineage import column_lineage_from_dbt
+    from trust_assets.lib.evaluation.lineage.dbt_columns import column_lineage_from_dbt
 
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
     if not manifest.exists():
@@ -137,7 +137,8 @@ def emit_publication_lineage(paths: TrustPaths, run_id: str, pins: Mapping[str, 
     """COMPLETE event of the publish step: sources in, audited candidates in, published versions out."""
     from deltalake import DeltaTable
 
-    from trust_assets.lib.evaluation.lineage import LineageEmitter, PublishedOutput
+    from trust_assets.lib.evaluation.lineage.facets import PublishedOutput
+    from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
 
     outputs = []
     for p in PRODUCTS:

@@ -1,0 +1,109 @@
+"""Audit a release's candidates: the 'audit' of write–audit–publish.
+
+Each product's Great Expectations suite and the independent disclosure-compliance check run over the candidate;
+the Dagster step turns each outcome into a blocking asset check. Nothing here writes to ``published/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from trust_assets.lib.audit.candidates import Release
+from trust_assets.lib.months import month_dates, shift_month
+from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.registry.products import PRODUCTS, product
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    name: str
+    passed: bool
+    description: str
+    metadata: dict[str, Any]
+
+
+@dataclass
+class Audit:
+    checks: dict[str, list[CheckOutcome]]
+    #: product -> the GX Data Docs index.html of this run's validation
+    data_docs: dict[str, Path]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for checks in self.checks.values() for c in checks)
+
+    def failures(self) -> list[str]:
+        return [f"{name}:{c.name}: {c.description}" for name, checks in self.checks.items()
+                for c in checks if not c.passed]
+
+
+def previous_published(paths: TrustPaths, name: str, months: list[str]) -> pd.DataFrame | None:
+    """The currently published rows of the months before those being built (for month-on-month checks)."""
+    from deltalake import DeltaTable
+
+    from trust_assets.lib.publish.commit import read_months
+
+    uri = str(paths.published_product(name))
+    if not DeltaTable.is_deltatable(uri):
+        return None
+    before = [shift_month(months[0], -1)]
+    frame = read_months(uri, product(name).month_column, before).to_pandas()
+    return frame if len(frame) else None
+
+
+def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id: str) -> Audit:
+    """Run each product's GX suite and the disclosure compliance check; nothing here writes to published/."""
+    from trust_assets.lib.audit.disclosure.compliance import check_compliance
+    from trust_assets.lib.audit.disclosure.policy import load_policy
+
+    policy = load_policy()
+    violations = check_compliance(release.published, release.unprotected, policy)
+    suites = run_release_suites(paths, release, months, run_id)
+    checks: dict[str, list[CheckOutcome]] = {}
+    for p in PRODUCTS:
+        mine = [v for v in violations if v.product == p.name]
+        suite = suites[p.name]
+        failed = "; ".join(f"{r.expectation}({r.column or ''}) observed {r.observed_value!r}"
+                           + (f", e.g. {list(r.unexpected_examples[:2])}" if r.unexpected_examples else "")
+                           for r in suite.blocking_failures[:5])
+        checks[p.name] = [
+            CheckOutcome("expectations", suite.passes_gate,
+                         f"{len(suite.results)} expectations passed" if suite.passes_gate else
+                         f"{len(suite.blocking_failures)} expectation(s) failed: {failed}",
+                         suite.to_metadata()),
+            CheckOutcome(
+                "disclosure_compliance", not mine,
+                "every published cell meets disclosure policy " + policy.version if not mine else
+                "; ".join(v.message for v in mine[:5]),
+                {"violations": [v.as_dict() for v in mine[:20]], "policy_version": policy.version},
+            ),
+        ]
+    return Audit(checks, {name: s.data_docs_index for name, s in suites.items() if s.data_docs_index})
+
+
+def suite_parameters(name: str, months: list[str]) -> dict[str, Any]:
+    """Run-dependent values the suites refer to with ``$PARAMETER``."""
+    from trust_assets.lib.registry.reference import load_geography
+
+    districts = list(load_geography().current_codes)
+    return {"expected_months": month_dates(months), "district_codes": districts,
+            "expected_rows": len(districts) * len(months)}
+
+
+def run_release_suites(paths: TrustPaths, release: Release, months: list[str], run_id: str) -> dict[str, Any]:
+    """Validate each candidate with its GX suite; Data Docs for the run go under reports/gx/<run_id>/<product>."""
+    from trust_assets.lib.audit.gx_suites import load_suite_dict, validate_candidate
+    from trust_assets.lib.audit.gx_suites import suite_parameters as needed
+
+    results = {}
+    for p in PRODUCTS:
+        wanted = needed(load_suite_dict(p.name))
+        params = {k: v for k, v in suite_parameters(p.name, months).items() if k in wanted}
+        results[p.name] = validate_candidate(
+            p.name, release.published[p.name], params, previous=previous_published(paths, p.name, months),
+            data_docs_dir=paths.reports / "gx" / run_id / p.name, run_id=run_id)
+    return results

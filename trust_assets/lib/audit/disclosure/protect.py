@@ -1,0 +1,207 @@
+"""Statistical disclosure control of a release: the policy's rules applied to every product of one run together.
+
+Linked margins tie products to each other, so ``protect`` takes the whole release and returns the tables that may
+be published (public columns plus ``suppression``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trust_assets.lib.audit.disclosure.policy import (
+    SUPPORT_PREFIX,
+    SUPPRESSION_COLUMN,
+    DisclosurePolicy,
+    Margin,
+    ProductRules,
+    Release,
+    ReleaseError,
+    numeric,
+    pay_support,
+    require_mapping,
+    to_frame,
+)
+
+
+def round_to_base(values: pd.Series, base: int) -> pd.Series:
+    """Round to the nearest multiple of ``base``; an exact half rounds up (12 -> 10, 13 -> 15, 12.5 -> 15).
+
+    Counts are integers, so with base 5 the half case only arises for non-integer input; rounding half up (not to
+    even) keeps the rule one line long in the docs and monotone, so a rounded numerator never exceeds its rounded
+    denominator.
+    """
+    numbers = pd.to_numeric(values, errors="raise").astype("Float64")
+    return (np.floor(numbers / base + 0.5) * base).astype("Int64")
+
+
+def pay_failure(frame: pd.DataFrame, stat: str, policy: DisclosurePolicy) -> pd.Series:
+    """Per cell, the first pay rule the cell fails (contributors, dominance, p_percent) or <NA>.
+
+    Missing support values count as failing: no evidence of safety is treated as unsafe.
+    """
+    s = {role: numeric(frame, col).fillna(0) for role, col in pay_support(stat).items()}
+    contributors = (s["people"] < policy.pay_min_people) | (s["employers"] < policy.pay_min_employers)
+    top = s["top1"] + (s["top2"] if policy.dominance_n == 2 else 0)
+    dominance = top >= policy.dominance_k / 100 * s["total"]
+    p_percent = (s["total"] - s["top1"] - s["top2"]) < policy.p_percent / 100 * s["top1"]
+    reason = np.select([contributors.to_numpy(bool), dominance.to_numpy(bool), p_percent.to_numpy(bool)],
+                       ["contributors", "dominance", "p_percent"], default="")
+    return pd.Series(reason, index=frame.index, dtype="string").replace("", pd.NA)
+
+
+def _check_columns(frame: pd.DataFrame, rules: ProductRules, *, published: bool) -> None:
+    wanted = set(rules.dimensions) | set(rules.measures)
+    missing = sorted(wanted - set(frame.columns))
+    if not published:
+        missing += sorted(set(rules.support_columns()) - set(frame.columns))
+    if missing:
+        raise ReleaseError(f"{rules.name}: missing columns {missing}")
+    unvetted = sorted(c for c in frame.columns
+                      if c not in wanted and not c.startswith(SUPPORT_PREFIX) and c != SUPPRESSION_COLUMN)
+    if unvetted:
+        raise ReleaseError(f"{rules.name}: columns {unvetted} are not in the disclosure policy; list them as "
+                           "dimensions or measures (or prefix support columns with 'sdc_')")
+    dupes = frame.duplicated(list(rules.grain))
+    if dupes.any():
+        raise ReleaseError(f"{rules.name}: {int(dupes.sum())} rows repeat the grain {list(rules.grain)}")
+
+
+def _margin_cells(margin: Margin, measure: str, frames: Mapping[str, pd.DataFrame],
+                  suppressed: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per non-null cell of ``measure`` on every side of the margin: side, group keys, value, suppressed."""
+    parts = []
+    for i, side in enumerate(margin.sides):
+        if side.product not in frames:
+            continue
+        frame = frames[side.product]
+        keys = {f"g{j}": frame[col] for j, col in enumerate(side.group_by)}
+        part = pd.DataFrame({"side": i, **keys, "row": frame.index, "value": numeric(frame, measure),
+                             "suppressed": suppressed[side.product][measure].to_numpy()})
+        parts.append(part[part["value"].notna()])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _exposed_sides(cells: pd.DataFrame) -> pd.DataFrame:
+    """(side, group) pairs that leave a suppressed cell recoverable by differencing, per the margin rule.
+
+    A side with exactly one suppressed cell among several is exposed (the group total is published on the other
+    sides). A side whose only cell is suppressed is itself the group total, so every other side that suppresses
+    nothing is exposed instead.
+    """
+    group_keys = [c for c in cells.columns if c.startswith("g")]
+    stats = cells.groupby(["side", *group_keys], dropna=False, sort=False).agg(
+        n=("suppressed", "size"), k=("suppressed", "sum")).reset_index()
+    lone = stats[(stats["k"] == 1) & (stats["n"] == 1)][group_keys].drop_duplicates()
+    single = (stats["k"] == 1) & (stats["n"] > 1)
+    open_sides = stats[stats["k"] == 0].merge(lone, on=group_keys, how="inner")
+    return pd.concat([stats[single][["side", *group_keys]], open_sides[["side", *group_keys]]],
+                     ignore_index=True)
+
+
+def _secondary_suppression(policy: DisclosurePolicy, frames: Mapping[str, pd.DataFrame],
+                           reasons: Mapping[str, pd.DataFrame]) -> None:
+    """Add complementary suppressions until no margin group exposes a suppressed cell (mutates ``reasons``)."""
+    for _ in range(10_000):
+        changed = False
+        for margin in policy.margins:
+            for measure in margin.measures:
+                suppressed = {name: r.notna() for name, r in reasons.items()}
+                cells = _margin_cells(margin, measure, frames, suppressed)
+                if cells.empty:
+                    continue
+                exposed = _exposed_sides(cells)
+                if exposed.empty:
+                    continue
+                group_keys = [c for c in cells.columns if c.startswith("g")]
+                candidates = cells[~cells["suppressed"]].merge(exposed, on=["side", *group_keys])
+                # The smallest other cell is the cheapest complement; ties go to the first row.
+                chosen = (candidates.sort_values(["value", "row"], kind="stable")
+                          .drop_duplicates(["side", *group_keys]))
+                for side_index, rows in chosen.groupby("side")["row"]:
+                    product = margin.sides[int(side_index)].product
+                    reasons[product].loc[rows.to_numpy(), measure] = "secondary"
+                    changed = changed or len(rows) > 0
+        if not changed:
+            return
+    raise RuntimeError("secondary suppression did not converge")  # pragma: no cover - monotone, so finite
+
+
+def protect(release: Release, policy: DisclosurePolicy) -> dict[str, pd.DataFrame]:
+    """Apply the policy to a whole release and return the publishable tables (public columns + ``suppression``).
+
+    All products of one run must come together: linked margins make a cell in one product recoverable from
+    another. Pure: the inputs are not modified. Order of rules: primary count threshold and pay rules, secondary
+    suppression over the linked margins until stable, rate rules (which follow their suppressed counts), rounding,
+    then rates recomputed from the rounded counts when the policy's rate basis says so.
+    """
+    require_mapping(release, "release")
+    frames: dict[str, pd.DataFrame] = {}
+    reasons: dict[str, pd.DataFrame] = {}
+    for name, table in release.items():
+        rules = policy.product(name)
+        frame = to_frame(table, name)
+        _check_columns(frame, rules, published=False)
+        frames[name] = frame
+        reason = pd.DataFrame(pd.NA, index=frame.index, columns=list(rules.measures), dtype="string")
+        for col in rules.counts:
+            values = numeric(frame, col)
+            reason.loc[(values.notna() & (values < policy.count_threshold)).to_numpy(bool), col] = "threshold"
+        for stat in rules.pay:
+            failure = pay_failure(frame, stat, policy)
+            reason[stat] = failure.where(numeric(frame, stat).notna(), pd.NA)
+        reasons[name] = reason
+
+    _secondary_suppression(policy, frames, reasons)
+
+    published: dict[str, pd.DataFrame] = {}
+    for name, frame in frames.items():
+        rules, reason = policy.products[name], reasons[name]
+        out = frame[list(rules.dimensions)].copy()
+        for col in rules.counts:
+            out[col] = round_to_base(frame[col], policy.rounding_base).mask(reason[col].notna().to_numpy())
+        for stat in rules.pay:
+            out[stat] = numeric(frame, stat).mask(reason[stat].notna().to_numpy())
+        for rate in rules.rates:
+            den = numeric(frame, rate.denominator)
+            small = den.notna() & ((den < policy.rate_min_denominator) | reason[rate.denominator].notna())
+            numerator_gone = reason[rate.numerator].notna() & ~small
+            value = numeric(frame, rate.column)
+            # Only a rate the mart has (outcome observable) can be suppressed; a null stays null, unexplained.
+            exists = value.notna().to_numpy(bool)
+            if policy.rate_basis == "rounded_counts":
+                num_pub, den_pub = out[rate.numerator].astype("Float64"), out[rate.denominator].astype("Float64")
+                value = (num_pub / den_pub.mask(den_pub == 0)).where(exists)
+            why = np.select([exists & small.to_numpy(bool), exists & numerator_gone.to_numpy(bool)],
+                            ["denominator", "numerator"], default="")
+            reason[rate.column] = pd.Series(why, index=frame.index, dtype="string").replace("", pd.NA)
+            out[rate.column] = value.round(policy.rate_decimals).mask(reason[rate.column].notna().to_numpy())
+        out[SUPPRESSION_COLUMN] = _reason_strings(reason)
+        published[name] = out[list(rules.public_columns)]
+    return published
+
+
+def _reason_strings(reason: pd.DataFrame) -> pd.Series:
+    """``column:reason`` pairs joined by ';' per row, in column order; <NA> when nothing is suppressed."""
+    combined = pd.Series(pd.NA, index=reason.index, dtype="string")
+    for col in reason.columns:
+        part = col + ":" + reason[col]
+        combined = combined.where(part.isna(), (combined + ";" + part).fillna(part))
+    return combined
+
+
+def suppression_counts(published: Mapping[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    """Suppressed cells by product, column and reason (for lineage and the evaluation report)."""
+    rows: list[dict[str, Any]] = []
+    for name, frame in published.items():
+        pairs = frame[SUPPRESSION_COLUMN].dropna().str.split(";").explode()
+        if pairs.empty:
+            continue
+        split = pairs.str.split(":", n=1, expand=True)
+        counted = split.groupby([0, 1]).size()
+        rows += [{"product": name, "column": col, "reason": why, "cells": int(n)}
+                 for (col, why), n in counted.items()]
+    return sorted(rows, key=lambda r: (r["product"], r["column"], r["reason"]))

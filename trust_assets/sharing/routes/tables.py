@@ -1,0 +1,154 @@
+"""Table routes: version, metadata, query (files at a version) and changes (the change feed)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from trust_assets.sharing.protocol import (
+    QueryRequest,
+    audit,
+    check_format,
+    file_entry,
+    metadata_line,
+    ndjson,
+    project,
+    shared_table,
+    terms_for,
+)
+from trust_assets.sharing.rules import hint_keeps_file, parse_json_hints
+from trust_assets.sharing.state import VERSION_HEADER, SharingError, SharingState, State
+from trust_assets.sharing.tables import commit_actions, latest_version, snapshot, version_at
+
+router = APIRouter()
+TABLE = "/shares/{share}/schemas/{schema}/tables/{table}"
+PROTOCOL_LINE = {"protocol": {"minReaderVersion": 1}}
+
+
+def _version_response(state: SharingState, request: Request, share: str, schema: str, table: str,
+                      starting_timestamp: str | None) -> Response:
+    _, _, root = shared_table(state, request, share, schema, table)
+    version = (version_at(root, starting_timestamp, at_or_after=True) if starting_timestamp
+               else latest_version(root))
+    audit(request, version=version)
+    return Response(status_code=200, headers={VERSION_HEADER: str(version)})
+
+
+@router.get(TABLE + "/version")
+def table_version(request: Request, state: State, share: str, schema: str, table: str,
+                  startingTimestamp: str | None = None) -> Response:
+    return _version_response(state, request, share, schema, table, startingTimestamp)
+
+
+@router.head(TABLE)
+def table_version_head(request: Request, state: State, share: str, schema: str, table: str) -> Response:
+    return _version_response(state, request, share, schema, table, None)
+
+
+def _resolve_version(root: Path, version: int | None, timestamp: str | None) -> int | None:
+    if version is not None and timestamp is not None:
+        raise SharingError(400, "INVALID_PARAMETER_VALUE", "give at most one of version and timestamp")
+    return version_at(root, timestamp, at_or_after=False) if timestamp else version
+
+
+@router.get(TABLE + "/metadata")
+def table_metadata(request: Request, state: State, share: str, schema: str, table: str,
+                   version: int | None = Query(None, ge=0),
+                   timestamp: str | None = None) -> Response:
+    agreement, shared, root = shared_table(state, request, share, schema, table)
+    formats = check_format(request)
+    snap = snapshot(root, _resolve_version(root, version, timestamp), with_files=False)
+    audit(request, version=snap.version)
+    terms = terms_for(agreement, shared, snap)
+    return ndjson([PROTOCOL_LINE, metadata_line(snap, terms, version is not None or timestamp is not None)],
+                  snap.version, formats)
+
+
+@router.post(TABLE + "/query")
+def query_table(request: Request, state: State, share: str, schema: str, table: str,
+                body: QueryRequest | None = None) -> Response:
+    """The files of one table version a recipient may read, cut to its agreement, as signed URLs."""
+    body = body or QueryRequest()
+    agreement, shared, root = shared_table(state, request, share, schema, table)
+    formats = check_format(request)
+    hinted = body.jsonPredicateHints or body.predicateHints
+    audit(request, limit=body.limitHint, predicates={"jsonPredicateHints": body.jsonPredicateHints,
+                                                     "predicateHints": body.predicateHints} if hinted else None)
+    if body.startingVersion is not None:
+        raise SharingError(400, "UNSUPPORTED_OPERATION",
+                           "startingVersion (streaming) queries are not supported; use the changes API")
+    requested = _resolve_version(root, body.version, body.timestamp)
+    snap = snapshot(root, requested)
+    audit(request, version=snap.version)
+    terms = terms_for(agreement, shared, snap)
+    hints = parse_json_hints(body.jsonPredicateHints)
+    permitted_partitions = [c for c in snap.partition_columns if c in terms.columns]
+    lines: list[dict] = [PROTOCOL_LINE, metadata_line(snap, terms, requested is not None)]
+    rows = files = size = 0
+    recipient = request.state.audit["recipient"]
+    for source in snap.files:
+        visible = {k: v for k, v in source.partition_values.items() if k in permitted_partitions}
+        if not hint_keeps_file(hints, visible):
+            continue
+        projected = project(state, root, source, snap, terms)
+        if projected is None:
+            continue
+        stamped = replace(source, version=requested) if requested is not None else source
+        lines.append({"file": file_entry(state, request, recipient, terms, stamped, projected, permitted_partitions)})
+        rows, files, size = rows + projected.num_rows, files + 1, size + projected.size
+        if body.limitHint is not None and rows >= body.limitHint:
+            break
+    audit(request, files=files, file_bytes=size, rows=rows)
+    return ndjson(lines, snap.version, formats)
+
+
+def _change_range(root: Path, starting_version: int | None, ending_version: int | None,
+                  starting_timestamp: str | None, ending_timestamp: str | None) -> tuple[int, int]:
+    if (starting_version is None) == (starting_timestamp is None):
+        raise SharingError(400, "INVALID_PARAMETER_VALUE", "give exactly one of startingVersion and "
+                           "startingTimestamp")
+    if ending_version is not None and ending_timestamp is not None:
+        raise SharingError(400, "INVALID_PARAMETER_VALUE", "give at most one of endingVersion and endingTimestamp")
+    latest = latest_version(root)
+    start = starting_version if starting_version is not None else version_at(root, str(starting_timestamp),
+                                                                              at_or_after=True)
+    end = ending_version if ending_version is not None else (
+        version_at(root, ending_timestamp, at_or_after=False) if ending_timestamp else latest)
+    if start > latest or end > latest:
+        raise SharingError(400, "INVALID_PARAMETER_VALUE",
+                           f"versions {start}..{end} go beyond the latest version {latest}")
+    if start > end:
+        raise SharingError(400, "INVALID_PARAMETER_VALUE", f"startingVersion {start} is after endingVersion {end}")
+    return start, end
+
+
+@router.get(TABLE + "/changes")
+def table_changes(request: Request, state: State, share: str, schema: str, table: str,
+                  startingVersion: int | None = Query(None, ge=0), endingVersion: int | None = Query(None, ge=0),
+                  startingTimestamp: str | None = None, endingTimestamp: str | None = None,
+                  includeHistoricalMetadata: bool | None = None) -> Response:
+    """The change feed, synthesised from each commit's add and remove actions, cut to the agreement."""
+    agreement, shared, root = shared_table(state, request, share, schema, table)
+    formats = check_format(request)
+    start, end = _change_range(root, startingVersion, endingVersion, startingTimestamp, endingTimestamp)
+    audit(request, version=start, ending_version=end)
+    snap = snapshot(root, end, with_files=False)
+    terms = terms_for(agreement, shared, snap)
+    permitted_partitions = [c for c in snap.partition_columns if c in terms.columns]
+    lines: list[dict] = [PROTOCOL_LINE, metadata_line(snap, terms, False)]
+    files = size = 0
+    recipient = request.state.audit["recipient"]
+    wrapper = {"add": "add", "remove": "remove", "cdc": "cdf"}
+    for version in range(start, end + 1):
+        for source in commit_actions(root, version):
+            projected = project(state, root, source, snap, terms)
+            if projected is None:
+                continue
+            lines.append({wrapper[source.kind]: file_entry(state, request, recipient, terms, source, projected,
+                                                           permitted_partitions)})
+            files, size = files + 1, size + projected.size
+    audit(request, files=files, file_bytes=size)
+    return ndjson(lines, start, formats)
