@@ -129,7 +129,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def webserver(tiny_home: TrustPaths, tmp_path: Path) -> Iterator[Webserver]:
-    from trust_assets.runs.execute import DAGSTER_YAML
+    from trust_assets.runs.instance import DAGSTER_YAML
 
     tiny_home.ensure()
     (tiny_home.dagster_home / "dagster.yaml").write_text(DAGSTER_YAML + DEFAULT_COORDINATOR)

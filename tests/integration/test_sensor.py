@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
+from trust_assets.defs.resources import TrustStorage
 from trust_assets.lib.months import shift_month
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.products import PRODUCTS
@@ -90,7 +91,7 @@ def tick(definitions):
 
     def evaluate(cursor: str | None):
         context = dg.build_sensor_context(instance=instance, repository_def=definitions.get_repository_def(),
-                                          cursor=cursor)
+                                          cursor=cursor, resources={"trust": TrustStorage()})
         return sensor.evaluate_tick(context)
 
     return evaluate

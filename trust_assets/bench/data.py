@@ -14,7 +14,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from trust_assets.lib.paths import TrustPaths, trust_home
+from trust_assets.lib.paths import TrustPaths
 
 MARKER = "bench-data.json"
 
@@ -32,9 +32,9 @@ class DataSpec:
         return list(iter_months(self.start, self.months))
 
 
-def default_root() -> Path:
+def default_root(paths: TrustPaths) -> Path:
     """Where bench homes live unless --home says otherwise: $TRUST_HOME/bench."""
-    return trust_home() / "bench"
+    return paths.root / "bench"
 
 
 def read_marker(home: Path) -> dict:

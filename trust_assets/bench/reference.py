@@ -52,31 +52,34 @@ def _read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def conform_codes(rows: list[dict[str, str]]) -> dict[str, District]:
-    """Recorded code -> current district, by the rules of docs/products.md (current, former code, successor walk
-    with the larger-successor split rule); codes that resolve to no current district are left out."""
-    authorities = {r["local-authority-code"]: r for r in rows}
+def _successor_steps(authorities: dict[str, dict[str, str]]) -> dict[str, tuple[str, bool]]:
+    """Former code -> (the successor it moves to, whether it was split): a split goes to the larger successor by
+    2020 population, ties to the lower code."""
 
     def population(code: str | None) -> float:
         row = authorities.get(code or "")
         return float(row["pop-2020"]) if row and row["pop-2020"] else 0.0
 
-    next_step: dict[str, tuple[str, bool]] = {}
+    steps: dict[str, tuple[str, bool]] = {}
     for code, row in authorities.items():
         if _flag(row["current-authority"]) or not row["replaced-by"]:
             continue
         parts = _split(row["replaced-by"])
         first = parts[0] or None
         second = parts[1] if len(parts) > 1 and parts[1] else None
-        if second is None:
-            chosen = first
-        elif population(second) > population(first) or (population(second) == population(first)
-                                                          and second < (first or "")):
-            chosen = second
-        else:
-            chosen = first
+        larger_second = second is not None and (population(second) > population(first) or (
+            population(second) == population(first) and second < (first or "")))
+        chosen = second if larger_second else first
         if chosen:
-            next_step[code] = (chosen, second is not None)
+            steps[code] = (chosen, second is not None)
+    return steps
+
+
+def conform_codes(rows: list[dict[str, str]]) -> dict[str, District]:
+    """Recorded code -> current district, by the rules of docs/products.md (current, former code, successor walk
+    with the larger-successor split rule); codes that resolve to no current district are left out."""
+    authorities = {r["local-authority-code"]: r for r in rows}
+    next_step = _successor_steps(authorities)
 
     def resolve(start: str) -> str:
         # the rule names (successor, split) matter to the audit, not to which district a code lands in

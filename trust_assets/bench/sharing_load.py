@@ -78,7 +78,7 @@ def run_load(endpoint: str, token: str, table: str, clients: int, seconds: float
     deadline = time.monotonic() + seconds
 
     def worker(index: int) -> None:
-        local = {k: [] for k in KINDS}
+        local: dict[str, list[float]] = {k: [] for k in KINDS}
         failed = dict.fromkeys(KINDS, 0)
         with httpx.Client(timeout=60, headers=headers) as client:
             i = index
@@ -112,7 +112,7 @@ def run_load(endpoint: str, token: str, table: str, clients: int, seconds: float
     elapsed = time.monotonic() - started
     every = [x for k in KINDS for x in latencies[k]]
 
-    def pct(values: list[float], q: float) -> float:
+    def pct(values: list[float], q: int) -> float:
         return round(statistics.quantiles(values, n=100)[q - 1] * 1000, 1) if len(values) > 1 else float("nan")
 
     return {

@@ -43,10 +43,11 @@ def steps(paths: TrustPaths, run_id: str) -> dict:
 
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
     instance = DagsterInstance.get()
-    seconds = {}
+    seconds: dict[str, float] = {}
     for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_SUCCESS):
         event = record.dagster_event
-        seconds[event.step_key] = event.step_success_data.duration_ms / 1000
+        if event is not None and event.step_key is not None:
+            seconds[event.step_key] = event.step_success_data.duration_ms / 1000
     return {"ok": bool(seconds), "steps": seconds}
 
 

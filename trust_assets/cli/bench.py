@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from trust_assets.lib.paths import TrustPaths
 from trust_assets.synth.scales import SCALES
 
 
@@ -47,10 +48,10 @@ def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, hist
     runner = Bench(runs, echo=click.echo, max_rss=limit)
     try:
         if history:
-            root = home.resolve().parent if home else default_root()
+            root = home.resolve().parent if home else default_root(TrustPaths.from_env())
             body, key = history_bench(runner, root, history_scale, seed)
         else:
-            target = home.resolve() if home else default_root() / scale
+            target = home.resolve() if home else default_root(TrustPaths.from_env()) / scale
             body, key = month_bench(runner, target, DataSpec(scale, months, seed), peer, pipeline_too)
     except (MeasureError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None

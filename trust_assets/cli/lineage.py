@@ -35,13 +35,10 @@ def lineage(product_name: str, version: int | None, as_json: bool) -> None:
         raise click.ClickException(
             f"{product_name} has no published versions yet (no publish commits at "
             f"{paths.published_product(product_name)})")
-    if version is None:
-        chosen = history[-1]
-    else:
-        chosen = next((v for v in history if v.version == version), None)
-        if chosen is None:
-            known = ", ".join(str(v.version) for v in history)
-            raise click.ClickException(f"{product_name} has no published version {version}; published: {known}")
+    chosen = history[-1] if version is None else next((v for v in history if v.version == version), None)
+    if chosen is None:
+        known = ", ".join(str(v.version) for v in history)
+        raise click.ClickException(f"{product_name} has no published version {version}; published: {known}")
     reads = reads_of(read_access_audit(paths), product_name, chosen.version)
 
     if as_json:

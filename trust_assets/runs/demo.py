@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from trust_assets.lib.months import parse_month
 from trust_assets.lib.paths import TrustPaths
 
 MARKER = ".trust-demo"
@@ -50,7 +51,7 @@ def product_summaries(paths: TrustPaths) -> list[str]:
             continue
         table = DeltaTable(str(uri))
         rows = table.to_pyarrow_table().sort_by([(c, "ascending") for c in p.grain]).to_pylist()
-        months = sorted({str(r[p.month_column])[:7] for r in rows})
+        months = sorted({parse_month(r[p.month_column]) for r in rows})
         suppressed = sum(1 for r in rows if r["suppression"])
         lines.append(f"  {p.name}  v{table.version()}  {len(rows):,} rows  {months[0]}..{months[-1]}  "
                      f"{suppressed:,} rows with a suppressed cell\n    {uri}")

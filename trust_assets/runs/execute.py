@@ -97,9 +97,9 @@ def failure_message(instance: DagsterInstance, run_id: str) -> str:
         if event is None:
             continue
         if event.event_type == DagsterEventType.STEP_FAILURE:
-            error, messages = event.step_failure_data.error, []
+            error, messages = event.step_failure_data.error, list[str]()
             while error is not None:  # Dagster wraps the user's exception: its cause says what went wrong
-                messages.append(error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name)
+                messages.append(error.message.strip().splitlines()[0] if error.message.strip() else str(error.cls_name))
                 error = error.cause
             lines.append(f"step {event.step_key} failed: " + " <- ".join(messages[-2:]))
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:

@@ -7,6 +7,7 @@ Every month is simulated in fixed blocks of people, each with its own random str
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,14 +15,14 @@ import numpy as np
 from trust_assets.lib.registry.reference import Geography
 from trust_assets.synth import params as p
 from trust_assets.synth.businesses import EmployerSampler, Register, draw_districts, draw_legacy
-from trust_assets.synth.calendar import Month, day_number, parse_month
+from trust_assets.synth.calendar import Month, day_number
 
 NO_JOB = -1
 #: Bits of ``People.legacy_used``: which departments still code the person to an abolished district.
 DWP, HMRC, DFE = 1, 2, 4
 
 _MEDIAN_PAY = np.array([s.median_pay for s in p.SECTORS], dtype=np.float64)
-_UC_LAUNCH = day_number(parse_month(p.UC_LAUNCH[:7])) + int(p.UC_LAUNCH[8:]) - 1
+_UC_LAUNCH = day_number(dt.date.fromisoformat(p.UC_LAUNCH))
 
 
 def _pick(rng: np.random.Generator, mix: dict[int, float], n: int) -> np.ndarray:

@@ -159,12 +159,16 @@ class _Run:
         began = time.perf_counter()
         counted = _Counted(batches)
         reader = pa.RecordBatchReader.from_batches(table.schema, iter(counted))
-        mode = "error" if first else ("overwrite" if predicate else "append")
+        properties = _metadata(month, change, self.world.seed, self.scale)
         if first:
             Path(self.path(table)).parent.mkdir(parents=True, exist_ok=True)
-        write_deltalake(self.path(table), reader, mode=mode, predicate=predicate, name=table.key,
-                        description=table.description if first else None,
-                        commit_properties=_metadata(month, change, self.world.seed, self.scale))
+            write_deltalake(self.path(table), reader, mode="error", name=table.key, description=table.description,
+                            commit_properties=properties)
+        elif predicate:
+            write_deltalake(self.path(table), reader, mode="overwrite", predicate=predicate,
+                            commit_properties=properties)
+        else:
+            write_deltalake(self.path(table), reader, mode="append", commit_properties=properties)
         self._report(month, table, change, counted.rows, began)
 
     def merge(self, table: SourceTable, month: Month, source: pa.Table, *, predicate: str, update: dict[str, str],

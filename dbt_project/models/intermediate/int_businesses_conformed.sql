@@ -84,8 +84,8 @@ conformed as (
             when b.employer_id is null then null
             else row_number() over (
                 partition by b.employer_id
-                order by b.birth_date desc nulls last, b.death_date desc nulls first, b.sic_section,
-                    b.workplace_la_code, b.sic_division, b.size_band
+                order by b.birth_date desc nulls last, b.death_date desc nulls first, b.sic_section asc,
+                    b.workplace_la_code asc, b.sic_division asc, b.size_band asc
             )
         end as employer_record_rank
     from unioned as b

@@ -82,6 +82,7 @@ def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, s
                 "path": dg.MetadataValue.path(str(paths.published_product(p.name))),
                 "source_versions": source_pins.summary(),
                 "report": dg.MetadataValue.path(str(paths.reports / "evaluation.html")),
-                "dagster/column_schema": result.column_schema,
+                "dagster/column_schema": dg.TableSchema(
+                    columns=[dg.TableColumn(name, type_) for name, type_ in result.columns]),
             },
         )

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trust_assets.lib.months import month_index
 from trust_assets.lib.paths import EXPECTATIONS_DIR
 from trust_assets.lib.registry.products import product as product_spec
 
@@ -191,8 +192,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _month_ordinal(months: pd.Series) -> pd.Series:
-    stamps = pd.to_datetime(months)
-    return stamps.dt.year * 12 + stamps.dt.month
+    return pd.to_datetime(months).map(month_index)
 
 
 def derive_month_on_month(candidate: pd.DataFrame, measures: Iterable[str], grain: tuple[str, ...],

@@ -43,7 +43,12 @@ def render(doc: str, manifest: dict) -> str:
         pattern = re.compile(rf"(<!-- generated:columns:{p.name} -->\n).*?(\n<!-- /generated -->)", re.S)
         if not pattern.search(doc):
             raise ValueError(f"{DOC} has no generated block for {p.name}")
-        doc = pattern.sub(lambda m, p=p: m.group(1) + column_table(manifest, p.name) + m.group(2), doc)
+        table = column_table(manifest, p.name)
+
+        def fill(match: re.Match[str], table: str = table) -> str:
+            return match.group(1) + table + match.group(2)
+
+        doc = pattern.sub(fill, doc)
     return doc
 
 

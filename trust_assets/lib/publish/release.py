@@ -27,7 +27,8 @@ class PublishResult:
     committed: bool
     rows: int
     content_hash: str
-    column_schema: Any
+    #: (name, Arrow type) of each published column
+    columns: tuple[tuple[str, str], ...]
 
 
 def upstream_models(product_name: str, manifest_path=None) -> list[str]:
@@ -76,7 +77,6 @@ def publish_release(paths: TrustPaths, months: list[str], run_id: str, pins: Map
                     checks: Mapping[str, list[dict[str, Any]]] | None = None,
                     log: Callable[[str], None] = print) -> dict[str, PublishResult]:
     """Commit each product's audited candidate months to published/, one idempotent commit per product."""
-    import dagster as dg
     from deltalake import DeltaTable
 
     from trust_assets.lib.publish.commit import read_months, replace_months
@@ -102,8 +102,8 @@ def publish_release(paths: TrustPaths, months: list[str], run_id: str, pins: Map
                                 metadata=meta)
         log(f"published {p.name} v{result.version} ({result.rows} rows, {sum(suppressed.values())} cells "
             f"suppressed){'' if result.committed else ' [already committed by this run]'}")
-        schema = dg.TableSchema(columns=[dg.TableColumn(f.name, str(f.type)) for f in data.schema])
-        results[p.name] = PublishResult(result.version, result.committed, result.rows, result.content_hash, schema)
+        columns = tuple((f.name, str(f.type)) for f in data.schema)
+        results[p.name] = PublishResult(result.version, result.committed, result.rows, result.content_hash, columns)
     return results
 
 

@@ -10,11 +10,11 @@ from trust_assets.sharing.protocol import agreement_for, audit, authenticate, pa
 from trust_assets.sharing.state import SharingError, State
 
 router = APIRouter()
-PAGE = {"ge": 0, "le": 2**31 - 1}
+MAX_RESULTS = 2**31 - 1
 
 
 @router.get("/shares")
-def list_shares(request: Request, state: State, maxResults: int | None = Query(None, **PAGE),
+def list_shares(request: Request, state: State, maxResults: int | None = Query(None, ge=0, le=MAX_RESULTS),
                 pageToken: str | None = None) -> JSONResponse:
     recipient = authenticate(state, request)
     today = state.config.today()
@@ -30,7 +30,7 @@ def get_share(request: Request, state: State, share: str) -> JSONResponse:
 
 
 @router.get("/shares/{share}/schemas")
-def list_schemas(request: Request, state: State, share: str, maxResults: int | None = Query(None, **PAGE),
+def list_schemas(request: Request, state: State, share: str, maxResults: int | None = Query(None, ge=0, le=MAX_RESULTS),
                  pageToken: str | None = None) -> JSONResponse:
     agreement = agreement_for(state, request, authenticate(state, request), share)
     items = [{"name": s, "share": agreement.share} for s in agreement.schemas]
@@ -44,7 +44,7 @@ def _tables(agreement: Agreement, schema: str | None) -> list[dict]:
 
 @router.get("/shares/{share}/schemas/{schema}/tables")
 def list_tables(request: Request, state: State, share: str, schema: str,
-                maxResults: int | None = Query(None, **PAGE),
+                maxResults: int | None = Query(None, ge=0, le=MAX_RESULTS),
                 pageToken: str | None = None) -> JSONResponse:
     agreement = agreement_for(state, request, authenticate(state, request), share)
     audit(request, schema=schema.lower())
@@ -54,7 +54,8 @@ def list_tables(request: Request, state: State, share: str, schema: str,
 
 
 @router.get("/shares/{share}/all-tables")
-def list_all_tables(request: Request, state: State, share: str, maxResults: int | None = Query(None, **PAGE),
+def list_all_tables(request: Request, state: State, share: str,
+                    maxResults: int | None = Query(None, ge=0, le=MAX_RESULTS),
                     pageToken: str | None = None) -> JSONResponse:
     agreement = agreement_for(state, request, authenticate(state, request), share)
     return JSONResponse(paginate(_tables(agreement, None), maxResults, pageToken))

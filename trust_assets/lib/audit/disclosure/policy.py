@@ -7,10 +7,10 @@ The dbt marts hand over unprotected aggregate cells (public measures plus hidden
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 import pyarrow as pa
@@ -195,51 +195,11 @@ def parse_policy(raw: Any, source: str = "<policy>") -> DisclosurePolicy:
         lines = [f"{e.json_path.removeprefix('$.') or '(top level)'}: {e.message}" for e in errors]
         raise PolicyError(f"{source}: invalid disclosure policy:\n  " + "\n  ".join(lines))
 
-    def fail(where: str, what: str) -> None:
+    def fail(where: str, what: str) -> NoReturn:
         raise PolicyError(f"{source}: {where}: {what}")
 
-    known = {p.name: p for p in PRODUCTS}
-    products: dict[str, ProductRules] = {}
-    for name, spec in raw["products"].items():
-        where = f"products.{name}"
-        if name not in known:
-            fail(where, f"unknown product; known: {', '.join(known)}")
-        grain = known[name].grain
-        dims, counts, pay = (tuple(spec.get(k, ())) for k in ("dimensions", "counts", "pay"))
-        missing = [g for g in grain if g not in dims]
-        if missing:
-            fail(f"{where}.dimensions", f"must include the product grain; missing {missing}")
-        rates = tuple(RateRule(col, r["numerator"], r["denominator"]) for col, r in (spec.get("rates") or {}).items())
-        for rate in rates:
-            for role in ("numerator", "denominator"):
-                if getattr(rate, role) not in counts:
-                    fail(f"{where}.rates.{rate.column}.{role}", f"{getattr(rate, role)!r} is not a count column")
-        columns = [*dims, *counts, *pay, *(r.column for r in rates)]
-        dupes = sorted({c for c in columns if columns.count(c) > 1})
-        if dupes:
-            fail(where, f"columns listed in more than one role: {dupes}")
-        bad = [c for c in columns if c.startswith(SUPPORT_PREFIX) or c == SUPPRESSION_COLUMN]
-        if bad:
-            fail(where, f"{bad} are reserved names (support prefix {SUPPORT_PREFIX!r} or {SUPPRESSION_COLUMN!r})")
-        products[name] = ProductRules(name, grain, dims, counts, pay, rates)
-
-    margins = []
-    for name, spec in (raw.get("margins") or {}).items():
-        sides = tuple(MarginSide(s["product"], tuple(s["group_by"])) for s in spec["sides"])
-        for i, side in enumerate(sides):
-            where = f"margins.{name}.sides[{i}]"
-            if side.product not in products:
-                fail(where, f"product {side.product!r} is not in products")
-            rules = products[side.product]
-            if len(side.group_by) != len(sides[0].group_by):
-                fail(f"{where}.group_by", "every side needs the same number of group_by columns")
-            for col in side.group_by:
-                if col not in rules.dimensions:
-                    fail(f"{where}.group_by", f"{col!r} is not a dimension of {side.product}")
-            for measure in spec["measures"]:
-                if measure not in rules.counts:
-                    fail(f"margins.{name}.measures", f"{measure!r} is not a count of {side.product}")
-        margins.append(Margin(name, tuple(spec["measures"]), sides, spec.get("description", "")))
+    products = {name: _product_rules(name, spec, fail) for name, spec in raw["products"].items()}
+    margins = [_margin(name, spec, products, fail) for name, spec in (raw.get("margins") or {}).items()]
 
     return DisclosurePolicy(
         version=raw["version"],
@@ -257,6 +217,52 @@ def parse_policy(raw: Any, source: str = "<policy>") -> DisclosurePolicy:
         margins=tuple(margins),
         source=source,
     )
+
+
+def _product_rules(name: str, spec: Mapping[str, Any], fail: Callable[[str, str], NoReturn]) -> ProductRules:
+    """One product's rules, cross-checked against the product registry (grain) and within itself (roles)."""
+    known = {p.name: p for p in PRODUCTS}
+    where = f"products.{name}"
+    if name not in known:
+        fail(where, f"unknown product; known: {', '.join(known)}")
+    grain = known[name].grain
+    dims, counts, pay = (tuple(spec.get(k, ())) for k in ("dimensions", "counts", "pay"))
+    missing = [g for g in grain if g not in dims]
+    if missing:
+        fail(f"{where}.dimensions", f"must include the product grain; missing {missing}")
+    rates = tuple(RateRule(col, r["numerator"], r["denominator"]) for col, r in (spec.get("rates") or {}).items())
+    for rate in rates:
+        for role in ("numerator", "denominator"):
+            if getattr(rate, role) not in counts:
+                fail(f"{where}.rates.{rate.column}.{role}", f"{getattr(rate, role)!r} is not a count column")
+    columns = [*dims, *counts, *pay, *(r.column for r in rates)]
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        fail(where, f"columns listed in more than one role: {dupes}")
+    bad = [c for c in columns if c.startswith(SUPPORT_PREFIX) or c == SUPPRESSION_COLUMN]
+    if bad:
+        fail(where, f"{bad} are reserved names (support prefix {SUPPORT_PREFIX!r} or {SUPPRESSION_COLUMN!r})")
+    return ProductRules(name, grain, dims, counts, pay, rates)
+
+
+def _margin(name: str, spec: Mapping[str, Any], products: Mapping[str, ProductRules],
+            fail: Callable[[str, str], NoReturn]) -> Margin:
+    """One linked margin, every side checked against the products it names."""
+    sides = tuple(MarginSide(s["product"], tuple(s["group_by"])) for s in spec["sides"])
+    for i, side in enumerate(sides):
+        where = f"margins.{name}.sides[{i}]"
+        if side.product not in products:
+            fail(where, f"product {side.product!r} is not in products")
+        rules = products[side.product]
+        if len(side.group_by) != len(sides[0].group_by):
+            fail(f"{where}.group_by", "every side needs the same number of group_by columns")
+        for col in side.group_by:
+            if col not in rules.dimensions:
+                fail(f"{where}.group_by", f"{col!r} is not a dimension of {side.product}")
+        for measure in spec["measures"]:
+            if measure not in rules.counts:
+                fail(f"margins.{name}.measures", f"{measure!r} is not a count of {side.product}")
+    return Margin(name, tuple(spec["measures"]), sides, spec.get("description", ""))
 
 
 def numeric(frame: pd.DataFrame, column: str) -> pd.Series:

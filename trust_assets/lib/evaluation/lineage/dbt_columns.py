@@ -101,7 +101,7 @@ def _trace(nodes: Mapping[str, Any], node_id: str, column: str, subtype: str,
     from sqlglot import exp
     from sqlglot.lineage import lineage
 
-    root = lineage(column, sql, None, dialect="duckdb")
+    root = lineage(column, sql, {}, dialect="duckdb")
     aliases = _relation_aliases(nodes, node_id)
     for leaf in root.walk():
         if leaf.downstream:

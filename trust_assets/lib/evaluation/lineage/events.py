@@ -88,7 +88,7 @@ def _source_inputs(paths: TrustPaths, reads: Sequence[SourceRead]) -> list[Any]:
             "schema": schema_facet(table.schema, {c.name: c.description for c in table.columns}),
             "symlinks": symlink(SOURCE_SYMLINK_NAMESPACE.format(dept=table.dept), table.table),
         }
-        input_facets = {}
+        input_facets: dict[str, Any] = {}
         if any(v is not None for v in (read.bytes_read, read.files_read, read.rows_read)):
             input_facets["inputStatistics"] = input_statistics_input_dataset.InputStatisticsInputDatasetFacet(
                 rowCount=read.rows_read, size=read.bytes_read, fileCount=read.files_read, producer=PRODUCER)
@@ -131,7 +131,7 @@ def _product_output(paths: TrustPaths, out: PublishedOutput, resolve: Mapping[st
         facets["columnLineage"] = column_lineage_facet(out.column_lineage, resolve)
     if out.policy_version is not None:
         facets[DISCLOSURE_FACET] = disclosure_facet(out.policy_version, out.suppressed)
-    output_facets = {}
+    output_facets: dict[str, Any] = {}
     if out.row_count is not None or out.size_bytes is not None:
         output_facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
             rowCount=out.row_count, size=out.size_bytes, producer=PRODUCER)

@@ -184,7 +184,7 @@ def assertions_facet(results: Iterable[Mapping[str, Any]]) -> Any:
     for i, result in enumerate(results):
         if "assertion" not in result or "success" not in result:
             raise ValueError(f"assertion #{i} needs 'assertion' and 'success': {dict(result)!r}")
-        extra = {k: str(result[k]) for k in optional if result.get(k) is not None}
+        extra: dict[str, Any] = {k: str(result[k]) for k in optional if result.get(k) is not None}
         assertions.append(dqa.Assertion(assertion=str(result["assertion"]), success=bool(result["success"]),
                                         **extra))
     return dqa.DataQualityAssertionsDatasetFacet(assertions=assertions, producer=PRODUCER)

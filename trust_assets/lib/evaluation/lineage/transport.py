@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from trust_assets.lib.evaluation.lineage.events import build_event
 from trust_assets.lib.evaluation.lineage.facets import PublishedOutput, SourceRead, StepRun
@@ -53,7 +53,7 @@ def _post(event: Mapping[str, Any], url: str) -> None:
     endpoint = os.environ.get("OPENLINEAGE_ENDPOINT", "api/v1/lineage")
     config = HttpConfig.from_dict({"url": url, "endpoint": endpoint, "timeout": 5.0,
                                    "retry": {"total": 2, "backoff_factor": 0.2}})
-    HttpTransport(config).emit(dict(event))  # Serde serialises a plain dict as-is
+    HttpTransport(config).emit(cast(Any, dict(event)))  # Serde serialises a plain dict as-is
 
 
 class LineageEmitter:

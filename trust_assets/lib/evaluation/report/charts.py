@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from trust_assets.lib.evaluation.report.data import ProductVersion
@@ -89,30 +89,43 @@ def chart(title: str, series: Mapping[str, Sequence[tuple[int, float]]], *, kind
                         f"{x}</text>")
     body.append(f'<text x="{left + inner_w / 2}" y="{height - 6}" text-anchor="middle" class="axis">'
                 f"{esc(x_label)}</text>")
-    names = list(series)
-    if kind == "bar":
-        bar_w = max(2.0, slot * 0.8 / max(1, len(names)))
-        for s, name in enumerate(names):
-            colour = PALETTE[s % len(PALETTE)]
-            for x, y in series[name]:
-                if y is None:
-                    continue
-                x0 = sx(x) - slot * 0.4 + s * bar_w
-                y0, y1 = sy(max(y, 0)), sy(min(y, 0))
-                body.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{bar_w - 1:.1f}" height="{max(y1 - y0, 0.5):.1f}" '
-                            f'fill="{colour}"><title>{esc(name)} v{x}: {esc(y_format(y))}</title></rect>')
-    else:
-        for s, name in enumerate(names):
-            colour = PALETTE[s % len(PALETTE)]
-            pts = [(sx(x), sy(y), x, y) for x, y in sorted(series[name]) if y is not None]
-            if len(pts) > 1:
-                path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _, _ in pts)
-                body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
-            for px, py, x, y in pts:
-                body.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{colour}">'
-                            f"<title>{esc(name)} v{x}: {esc(y_format(y))}</title></circle>")
+    draw = _bars if kind == "bar" else _lines
+    body += draw(series, sx, sy, slot, y_format)
     body.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{top + inner_h}" class="axis-line"/></svg>')
     return "".join(body)
+
+
+def _bars(series: Mapping[str, Sequence[tuple[int, float]]], sx: Callable[[int], float],
+          sy: Callable[[float], float], slot: float, y_format: Any) -> list[str]:
+    """Grouped bars, one colour per series, side by side within each x slot."""
+    names, out = list(series), []
+    bar_w = max(2.0, slot * 0.8 / max(1, len(names)))
+    for s, name in enumerate(names):
+        colour = PALETTE[s % len(PALETTE)]
+        for x, y in series[name]:
+            if y is None:
+                continue
+            x0 = sx(x) - slot * 0.4 + s * bar_w
+            y0, y1 = sy(max(y, 0)), sy(min(y, 0))
+            out.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{bar_w - 1:.1f}" height="{max(y1 - y0, 0.5):.1f}" '
+                       f'fill="{colour}"><title>{esc(name)} v{x}: {esc(y_format(y))}</title></rect>')
+    return out
+
+
+def _lines(series: Mapping[str, Sequence[tuple[int, float]]], sx: Callable[[int], float],
+           sy: Callable[[float], float], slot: float, y_format: Any) -> list[str]:
+    """One polyline with point markers per series."""
+    out = []
+    for s, name in enumerate(series):
+        colour = PALETTE[s % len(PALETTE)]
+        pts = [(sx(x), sy(y), x, y) for x, y in sorted(series[name]) if y is not None]
+        if len(pts) > 1:
+            path = " ".join(f"{px:.1f},{py:.1f}" for px, py, _, _ in pts)
+            out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for px, py, x, y in pts:
+            out.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{colour}">'
+                       f"<title>{esc(name)} v{x}: {esc(y_format(y))}</title></circle>")
+    return out
 
 
 LAYERS = ("department sources", "dbt staging", "dbt intermediate", "dbt marts", "release candidates",
