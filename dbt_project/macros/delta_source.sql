@@ -1,9 +1,9 @@
 {#
   Read one department table, in place, at the version this run pinned.
 
-  The pin comes from --vars trust_sources (trust_assets/lib/dbt_args.py::dbt_vars): {"dept/table": {"uri",
+  The pin comes from --vars trust_sources (trust_assets/lib/transform/dbt_args.py::dbt_vars): {"dept/table": {"uri",
   "version", "files", "columns"}}. On DuckDB the pin's parquet files are read directly (the delta extension cannot
-  be installed here; trust_assets/lib/delta_io.py refuses tables where that shortcut would be wrong). On Spark the
+  be installed here; trust_assets/lib/sources/delta_pins.py refuses tables where that shortcut would be wrong). On Spark the
   Delta table is read by path with time travel, which is the same pinned snapshot.
 #}
 
@@ -21,7 +21,7 @@
   {%- endif -%}
   {%- if pins is none -%}
     {{ exceptions.raise_compiler_error(
-        "var trust_sources is not set: pass --vars from trust_assets/lib/dbt_args.py (dbt_vars) to pin the "
+        "var trust_sources is not set: pass --vars from trust_assets/lib/transform/dbt_args.py (dbt_vars) to pin the "
         ~ "department sources this run reads") }}
   {%- endif -%}
   {%- if key not in pins -%}

@@ -12,7 +12,7 @@
   {%- endif -%}
   {%- if value is none -%}
     {{ exceptions.raise_compiler_error(
-        "var " ~ name ~ " is not set: pass --vars from trust_assets/lib/dbt_args.py (dbt_vars)") }}
+        "var " ~ name ~ " is not set: pass --vars from trust_assets/lib/transform/dbt_args.py (dbt_vars)") }}
   {%- endif -%}
   {%- set text = value | string -%}
   {%- if text | length != 10 or text[4] != '-' or text[7:] != '-01' or not text[:4].isdigit()

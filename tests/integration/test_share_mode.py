@@ -28,8 +28,9 @@ def test_share_reads_publish_the_same_products_as_direct_reads(tmp_path, monkeyp
     from _servers import free_port, serve_in_thread
 
     from trust_assets.runs.execute import run_months
-    from trust_assets.sharing.app import ServerConfig, create_app
+    from trust_assets.sharing.app import create_app
     from trust_assets.sharing.recipients import RecipientStore
+    from trust_assets.sharing.state import ServerConfig
     from trust_assets.synth.writer import generate
 
     direct = TrustPaths(tmp_path / "direct")

@@ -20,10 +20,11 @@ from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.sources import PAYE_EMPLOYMENTS
 from trust_assets.lib.sources.share_client import list_shared_files, read_with_duckdb
 from trust_assets.sharing.access_log import access_log_path, read_access_log, verify_access_log
-from trust_assets.sharing.app import ServerConfig, create_app
+from trust_assets.sharing.app import create_app
 from trust_assets.sharing.demo import setup_demo_recipient
 from trust_assets.sharing.recipients import RecipientStore
 from trust_assets.sharing.signing import UrlSigner, load_signing_key
+from trust_assets.sharing.state import ServerConfig
 
 pytestmark = pytest.mark.integration
 

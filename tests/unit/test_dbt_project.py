@@ -1,7 +1,7 @@
 """The dbt project parses with no vars and no data, and its marts keep the contract the pipeline relies on.
 
 `dbt parse` runs at setup time (before any department has shared anything), so it must not need vars or files.
-The four marts are the products in trust_assets/lib/products.py: same names, the grain columns first, contracts
+The four marts are the products in trust_assets/lib/registry/products.py: same names, the grain columns first, contracts
 enforced with a data type on every column, built incrementally by month; the person-level layers are views only.
 """
 

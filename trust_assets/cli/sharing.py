@@ -31,7 +31,8 @@ def serve(host: str, port: int, agreements_dir: Path | None, url_lifetime: int, 
 
     from trust_assets.lib.paths import TrustPaths
     from trust_assets.sharing.agreements import AgreementError
-    from trust_assets.sharing.app import ServerConfig, create_app
+    from trust_assets.sharing.app import create_app
+    from trust_assets.sharing.state import ServerConfig
 
     paths = TrustPaths.from_env().ensure()
     try:

@@ -25,7 +25,8 @@ def build_definitions() -> dg.Definitions:
     project = dbt_project()
     stage_assets = [pinned_sources, build_dbt_assets(project), release_candidates, published_products]
     return dg.Definitions(
-        assets=[department_tables, *stage_assets],
+        # Code references: the UI links each asset to the function (or, for dbt models, the SQL file) that makes it.
+        assets=dg.with_source_code_references([department_tables, *stage_assets]),
         jobs=[monthly_job(stage_assets, monthly_partitions), observe_job(department_tables)],
         sensors=[build_sensor(MONTHLY_JOB)],
         resources={

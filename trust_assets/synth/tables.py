@@ -1,4 +1,4 @@
-"""Turn the world's state into the departments' record batches, with exactly the schemas of lib/sources.py.
+"""Turn the world's state into the departments' record batches, with exactly the schemas of lib/registry/sources.py.
 
 Rows are produced one block of people at a time (a generator of Arrow record batches), so a national month
 streams into Delta without ever holding 30 M rows in memory. Mess (nulls, duplicates) is injected per block from

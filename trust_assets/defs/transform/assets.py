@@ -64,7 +64,8 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         partitions_def=monthly_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         dagster_dbt_translator=TrustDbtTranslator(
-            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_duplicate_source_asset_keys=True)
+            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_duplicate_source_asset_keys=True,
+                                         enable_code_references=True)
         ),
         pool="duckdb_warehouse",
     )
