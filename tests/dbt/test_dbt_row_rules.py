@@ -28,6 +28,8 @@ from trust_assets.lib.registry.sources import (
     SourceTable,
 )
 
+pytestmark = pytest.mark.dbt
+
 JAN = dt.date(2025, 1, 1)
 DISTRICTS = ("E07000223", "E06000066", "E09000001", "W06000015", "E06000063")  # current districts, 4 regions
 TAUNTON_DEANE = "E07000190"  # abolished, conformed to Somerset through two successors

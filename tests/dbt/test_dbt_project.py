@@ -17,6 +17,8 @@ from trust_assets.lib.registry.products import PRODUCTS
 from trust_assets.lib.registry.sources import SOURCE_TABLES
 from trust_assets.lib.sources.delta_pins import DUCKDB_TYPES
 
+pytestmark = pytest.mark.dbt
+
 #: Published measure columns per product, in order, after the grain (sdc_ columns follow, hidden).
 MEASURES = {
     "local_labour_market_monthly": ["local_authority_name", "region", "uc_claimants",

@@ -19,6 +19,8 @@ import pytest
 from trust_assets.bench.reference import reference
 from trust_assets.lib.paths import DBT_PROJECT_DIR, TrustPaths
 
+pytestmark = pytest.mark.dbt
+
 MONTH = "2025-03"  # the third month: HMRC has resubmitted the second, as it does from then on
 KEYS = {
     "local_labour_market_monthly": ("month", "local_authority_code"),

@@ -34,6 +34,16 @@ def _partitions(partitions_def: dg.PartitionsDefinition | None) -> dict[str, str
     return {"type": type(partitions_def).__name__, "name": str(partitions_def)}
 
 
+def _code_references(metadata: dict[str, Any]) -> list[str]:
+    """Files the UI links an asset to, relative to the checkout (line numbers move too often to snapshot)."""
+    from trust_assets.lib.paths import PROJECT_ROOT
+
+    refs = metadata.get("dagster/code_references")
+    files = {Path(r.file_path).resolve().relative_to(PROJECT_ROOT).as_posix() for r in (refs.code_references if refs
+                                                                                        else [])}
+    return sorted(files)
+
+
 def definitions_snapshot(defs: dg.Definitions) -> dict[str, Any]:
     """A stable, JSON-ready description of what the code location defines (no paths, no SQL, no timestamps)."""
     graph = defs.resolve_asset_graph()
@@ -53,6 +63,7 @@ def definitions_snapshot(defs: dg.Definitions) -> dict[str, Any]:
             else "external",
             "partitions": _partitions(node.partitions_def),
             "checks": checks,
+            "code": _code_references(node.metadata),
         }
     jobs = {}
     for job in sorted(defs.resolve_all_job_defs(), key=lambda j: j.name):

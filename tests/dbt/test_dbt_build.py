@@ -26,6 +26,8 @@ from trust_assets.lib.registry.sources import (
     SourceTable,
 )
 
+pytestmark = pytest.mark.dbt
+
 ADUR = "E07000223"  # current district, South East
 TAUNTON_DEANE = "E07000190"  # abolished 2019 -> Somerset West and Taunton, abolished 2023 -> Somerset
 SOMERSET = "E06000066"
