@@ -9,21 +9,17 @@ rows below. Slow-ish (two dbt builds, ~1 minute), so it runs once per module.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
+from _dbt_home import query, run_dbt, write_commits
 
-from trust_assets.lib.paths import DBT_PROJECT_DIR, TrustPaths
+from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.sources import (
     BUSINESS_REGISTER,
     FE_LEARNER_AIMS,
     PAYE_EMPLOYMENTS,
     UC_CLAIMS,
-    SourceTable,
 )
 
 pytestmark = pytest.mark.dbt
@@ -101,62 +97,28 @@ BUSINESS_ROWS = [[
 ]]
 
 
-def _write(paths: TrustPaths, table: SourceTable, commits: list[list[dict]]) -> None:
-    from deltalake import write_deltalake
-
-    uri = str(paths.source_table(table.dept, table.table))
-    for rows in commits:
-        write_deltalake(uri, pa.Table.from_pylist(rows, schema=table.schema), mode="append")
-
-
 def write_tiny_home(root: Path) -> TrustPaths:
     """Four department tables under ``root`` (monthly appends, like the departments' own commits)."""
     paths = TrustPaths(root)
     paths.ensure()
-    _write(paths, UC_CLAIMS, UC_ROWS)
-    _write(paths, PAYE_EMPLOYMENTS, PAYE_ROWS)
-    _write(paths, FE_LEARNER_AIMS, AIM_ROWS)
-    _write(paths, BUSINESS_REGISTER, BUSINESS_ROWS)
+    write_commits(paths, UC_CLAIMS, UC_ROWS)
+    write_commits(paths, PAYE_EMPLOYMENTS, PAYE_ROWS)
+    write_commits(paths, FE_LEARNER_AIMS, AIM_ROWS)
+    write_commits(paths, BUSINESS_REGISTER, BUSINESS_ROWS)
     return paths
-
-
-def build_months(months: list[str], scratch: Path) -> None:
-    """``dbt build`` for ``months`` with every source pinned at its latest version under $TRUST_HOME.
-
-    In a subprocess: dbt-duckdb keeps the database open in-process, and DuckDB refuses a second, read-only
-    connection to it from the same process.
-    """
-    from trust_assets.lib.transform.dbt_args import dbt_vars, pins_from_home
-
-    dbt = Path(sys.executable).with_name("dbt")
-    run_vars = dbt_vars(pins_from_home(TrustPaths.from_env()), months)
-    args = [str(dbt), "build", "--vars", json.dumps(run_vars), "--project-dir",
-            str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(scratch / "target"),
-            "--log-path", str(scratch / "logs")]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, f"dbt build failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
-
-
-def query(paths: TrustPaths, sql: str) -> list[tuple]:
-    import duckdb
-
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        return con.sql(sql).fetchall()
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     """Build January-March, then append a late correction and rebuild March alone (an incremental run)."""
     root = tmp_path_factory.mktemp("dbt_home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TRUST_HOME", str(root))
-        paths = write_tiny_home(root)
-        build_months(["2025-01", "2025-02", "2025-03"], root / "scratch")
-        first = query(paths, "select * from local_labour_market_monthly order by month, local_authority_code")
-        # HMRC corrects January and adds a March employment; a March-only run must leave January as published.
-        _write(paths, PAYE_EMPLOYMENTS, [[_paye("p9", "E1", JAN, 5000.0), _paye("p9", "E1", MAR, 5000.0)]])
-        build_months(["2025-03"], root / "scratch")
-        yield paths, first
+    paths = write_tiny_home(root)
+    run_dbt("build", paths, ["2025-01", "2025-02", "2025-03"])
+    first = query(paths, "select * from local_labour_market_monthly order by month, local_authority_code")
+    # HMRC corrects January and adds a March employment; a March-only run must leave January as published.
+    write_commits(paths, PAYE_EMPLOYMENTS, [[_paye("p9", "E1", JAN, 5000.0), _paye("p9", "E1", MAR, 5000.0)]])
+    run_dbt("build", paths, ["2025-03"])
+    return paths, first
 
 
 def _row(paths: TrustPaths, table: str, where: str, columns: str) -> tuple:

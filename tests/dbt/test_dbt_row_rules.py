@@ -10,16 +10,13 @@ error-severity tests by name, so the marts are never built. Three dbt builds, si
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
+from _dbt_home import dbt_command, query, write_commits
 
-from trust_assets.lib.paths import DBT_PROJECT_DIR, TrustPaths
+from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.sources import (
     BUSINESS_REGISTER,
     FE_LEARNER_AIMS,
@@ -130,15 +127,10 @@ def large_dose(clean: dict[SourceTable, list[dict]]) -> dict[SourceTable, list[d
 
 def write_home(root: Path, *commits: dict[SourceTable, list[dict]]) -> TrustPaths:
     """Each department table under ``root``, one Delta commit per dict that has rows for it."""
-    from deltalake import write_deltalake
-
     paths = TrustPaths(root)
     paths.ensure()
     for table in (UC_CLAIMS, PAYE_EMPLOYMENTS, FE_LEARNER_AIMS, BUSINESS_REGISTER):
-        uri = str(paths.source_table(table.dept, table.table))
-        for commit in commits:
-            if commit.get(table):
-                write_deltalake(uri, pa.Table.from_pylist(commit[table], schema=table.schema), mode="append")
+        write_commits(paths, table, [commit[table] for commit in commits if commit.get(table)])
     return paths
 
 
@@ -146,33 +138,17 @@ def start_dbt(command: str, root: Path, extra_vars: dict | None = None, select: 
               scratch: str = "scratch") -> subprocess.Popen:
     """Start ``dbt <command>`` for January 2025 over the home at ``root`` in a subprocess.
 
-    A subprocess because dbt-duckdb keeps its database open; several at once (each home has its own warehouse and
-    each run its own target path) because the builds are independent and the machine has two cores.
+    Several at once (each home has its own warehouse and each run its own target path) because the builds are
+    independent and the machine has two cores.
     """
-    from trust_assets.lib.transform.dbt_args import dbt_vars, pins_from_home
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TRUST_HOME", str(root))
-        run_vars = {**dbt_vars(pins_from_home(TrustPaths(root)), ["2025-01"]), **(extra_vars or {})}
-        env = dict(os.environ)
-    args = [str(Path(sys.executable).with_name("dbt")), command, "--vars", json.dumps(run_vars),
-            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(root / scratch / "target"), "--log-path", str(root / scratch / "logs")]
-    if select:
-        args += ["--select", *select, "--indirect-selection", "cautious"]
+    extra = ["--select", *select, "--indirect-selection", "cautious"] if select else []
+    args, env = dbt_command(command, TrustPaths(root), ["2025-01"], scratch, extra_vars, extra)
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
 
 def finish(process: subprocess.Popen) -> subprocess.CompletedProcess:
     stdout, _ = process.communicate(timeout=300)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, "")
-
-
-def query(paths: TrustPaths, sql: str) -> list[tuple]:
-    import duckdb
-
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        return con.sql(sql).fetchall()
 
 
 def _status(output: str, test: str) -> str | None:

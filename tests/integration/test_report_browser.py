@@ -22,7 +22,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 def _fake_trust_builder():
-    path = Path(__file__).resolve().parents[1] / "unit" / "test_report.py"
+    path = Path(__file__).resolve().parents[1] / "unit" / "lib" / "evaluation" / "test_report.py"
     spec = importlib.util.spec_from_file_location("report_fakes", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

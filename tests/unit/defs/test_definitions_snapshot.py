@@ -2,7 +2,7 @@
 
 A change to the graph (a new dbt model, a renamed check, a check that stops blocking) must be a deliberate,
 reviewed diff of ``snapshots/definitions.json``, not a side effect. Regenerate it with
-``UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/unit/test_definitions_snapshot.py`` and review the diff.
+``UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/unit/defs/test_definitions_snapshot.py`` and review the diff.
 
 Also guards the code location's cost: importing it is cheap (no dbt, no manifest), and building it never touches
 ``$TRUST_HOME`` (the UI loads definitions before any data exists, and one code location serves any root).
@@ -23,7 +23,7 @@ import dagster as dg
 import pytest
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
-UPDATE_HINT = "UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/unit/test_definitions_snapshot.py"
+UPDATE_HINT = "UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/unit/defs/test_definitions_snapshot.py"
 #: Modules a code-location import must not pull in: they cost seconds and belong to run time.
 HEAVY_MODULES = ("dbt", "dagster_dbt", "duckdb", "deltalake", "great_expectations", "pyarrow", "pandas")
 

@@ -195,7 +195,7 @@ def test_missing_parameter_and_malformed_suites_are_refused(tmp_path):
 
 def test_protected_release_passes_every_suite():
     """The two halves of the audit agree: whatever protect() publishes, the GX disclosure checks accept."""
-    from test_disclosure import build_release  # same folder; pytest puts it on sys.path
+    from _releases import build_release
 
     from trust_assets.lib.audit.disclosure.protect import protect
 

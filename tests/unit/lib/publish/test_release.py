@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pyarrow as pa
 import pytest
 from _tables import claims
 from deltalake import DeltaTable, write_deltalake
@@ -12,7 +13,7 @@ from deltalake import DeltaTable, write_deltalake
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.publish.commit import replace_months
 from trust_assets.lib.publish.release import publication_metadata, publish_release, read_bytes, source_reads
-from trust_assets.lib.registry.products import LOCAL_LABOUR_MARKET_MONTHLY, PRODUCTS
+from trust_assets.lib.registry.products import LOCAL_LABOUR_MARKET_MONTHLY, PRODUCTS, Product
 from trust_assets.lib.registry.sources import UC_CLAIMS
 from trust_assets.lib.sources.delta_pins import pin
 
@@ -50,16 +51,40 @@ def test_source_reads_name_each_pinned_version(pins):
     assert read.key == "dwp/uc_claims" and read.version == 6 and read.files_read == 7
 
 
-def test_a_candidate_another_run_wrote_is_never_published(tmp_path, pins):
-    import pyarrow as pa
+def write_candidate(paths: TrustPaths, product: Product, run_id: str, suppression: list[str | None]) -> None:
+    """A candidate with one row per ``suppression`` cell in January 2025 (the grain's other columns made unique)."""
+    n = len(suppression)
+    columns: dict[str, pa.Array] = {product.month_column: pa.array([dt.date(2025, 1, 1)] * n, pa.date32())}
+    columns.update({c: pa.array([f"{c}-{i}" for i in range(n)]) for c in product.grain[1:]})
+    columns["suppression"] = pa.array(suppression, pa.string())
+    replace_months(str(paths.candidate(product.name)), pa.table(columns), product=product.name,
+                   month_column=product.month_column, grain=product.grain, months=["2025-01"], run_id=run_id,
+                   metadata={"trust.policy_version": "2026.1"})
 
+
+def test_publish_release_commits_each_audited_candidate_once_with_its_suppressions(tmp_path, pins):
+    paths = TrustPaths(tmp_path / "home").ensure()
+    for product in PRODUCTS:
+        write_candidate(paths, product, "this-run", ["a:threshold;b:secondary", None, "a:threshold"])
+    checks = {PRODUCTS[0].name: [{"name": "x", "passed": True, "severity": "ERROR", "description": ""}]}
+    results = publish_release(paths, ["2025-01"], "this-run", pins, checks, log=lambda _: None)
+    assert set(results) == {p.name for p in PRODUCTS}
+    assert all(r.committed and r.version == 0 and r.rows == 3 for r in results.values())
+    entry = DeltaTable(str(paths.published_product(PRODUCTS[0].name))).history(limit=1)[0]
+    assert json.loads(entry["trust.suppressed"]) == {"a:threshold": 2, "b:secondary": 1}
+    assert json.loads(entry["trust.checks"]) == checks[PRODUCTS[0].name]
+    assert entry["trust.policy_version"] == "2026.1" and entry["trust.run_id"] == "this-run"
+    assert json.loads(entry["trust.sources"]) == {"dwp/uc_claims": 6}
+    assert ("suppression", "string") in results[PRODUCTS[0].name].columns
+    retried = publish_release(paths, ["2025-01"], "this-run", pins, checks, log=lambda _: None)
+    assert not any(r.committed for r in retried.values())
+    assert DeltaTable(str(paths.published_product(PRODUCTS[0].name))).version() == 0
+
+
+def test_a_candidate_another_run_wrote_is_never_published(tmp_path, pins):
     paths = TrustPaths(tmp_path / "home").ensure()
     product = PRODUCTS[0]
-    candidate = pa.table({product.month_column: pa.array([dt.date(2025, 1, 1)], pa.date32()),
-                          "local_authority_code": ["E06000001"], "suppression": pa.array([None], pa.string())})
-    replace_months(str(paths.candidate(product.name)), candidate, product=product.name,
-                   month_column=product.month_column, grain=product.grain, months=["2025-01"], run_id="other-run",
-                   metadata={"trust.stage": "candidate"})
+    write_candidate(paths, product, "other-run", [None])
     with pytest.raises(RuntimeError, match="last written by run other-run, not this run this-run"):
         publish_release(paths, ["2025-01"], "this-run", pins, log=lambda _: None)
     assert not DeltaTable.is_deltatable(str(paths.published_product(product.name)))

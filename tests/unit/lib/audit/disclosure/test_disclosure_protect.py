@@ -1,97 +1,18 @@
-"""protect() never publishes a disclosive cell, and check_compliance() catches every kind of doctored table."""
+"""protect() never publishes a disclosive cell: properties over random releases, then each rule on its own."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from _releases import CEO, LLM, POLICY, SRM, build_release
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trust_assets.lib.audit.disclosure.compliance import check_compliance
-from trust_assets.lib.audit.disclosure.policy import SUPPRESSION_COLUMN, ReleaseError, load_policy, pay_support
+from trust_assets.lib.audit.disclosure.policy import SUPPRESSION_COLUMN, ReleaseError, pay_support
 from trust_assets.lib.audit.disclosure.protect import protect, round_to_base, suppression_counts
-
-POLICY = load_policy()
-LLM, SRM = "local_labour_market_monthly", "sector_region_monthly"
-CEO, SEO = "claimant_employment_outcomes", "skills_employment_outcomes"
-
-
-def _pay(rng: np.random.Generator, n: int, stat: str) -> dict[str, np.ndarray]:
-    """Random pay statistic with consistent support: employers' totals sorted, top1 >= top2, total = sum."""
-    employers = rng.integers(0, 7, n)
-    cols = {role: np.zeros(n) for role in ("total", "top1", "top2")}
-    for i, e in enumerate(employers):
-        if e:
-            pay = np.sort(rng.exponential(1.0, e) ** rng.uniform(0.5, 4)) [::-1] * 1e5
-            cols["total"][i], cols["top1"][i] = pay.sum(), pay[0]
-            cols["top2"][i] = pay[1] if e > 1 else 0.0
-    people = np.maximum(employers, rng.integers(0, 30, n))
-    support = pay_support(stat)
-    return {stat: rng.uniform(800, 4000, n).round(2), support["people"]: people,
-            support["employers"]: employers, **{support[r]: v for r, v in cols.items()}}
-
-
-def build_release(seed: int, months: int = 2, regions: int = 3, max_districts: int = 4, sections: int = 4,
-                  scale: int = 40) -> dict[str, pd.DataFrame]:
-    """A random unprotected release whose business counts add up across the linked margin, as real marts do."""
-    rng = np.random.default_rng(seed)
-    month_values = [dt.date(2020 + m // 12, m % 12 + 1, 1) for m in range(months)]
-    region_names = [f"Region {r}" for r in range(regions)]
-    districts = {r: [f"E0{i}{j:06d}" for j in range(int(rng.integers(1, max_districts + 1)))]
-                 for i, r in enumerate(region_names)}
-    section_codes = [chr(ord("A") + s) for s in range(sections)]
-
-    srm = pd.DataFrame([(m, r, s) for m in month_values for r in region_names for s in section_codes],
-                       columns=["month", "region", "sic_section"])
-    n = len(srm)
-    srm["payrolled_employees"] = rng.integers(0, scale * 5, n)
-    srm["employer_businesses"] = rng.integers(0, scale, n)
-    srm["business_births"] = rng.integers(0, max(scale // 3, 2), n)
-    srm["business_deaths"] = rng.integers(0, max(scale // 3, 2), n)
-    srm = srm.assign(**_pay(rng, n, "median_monthly_pay"))
-
-    rows = []
-    for (m, r), group in srm.groupby(["month", "region"], sort=False):
-        codes = districts[r]
-        share = rng.dirichlet(np.ones(len(codes)))
-        employers = rng.multinomial(int(group["employer_businesses"].sum()), share)
-        births = rng.multinomial(int(group["business_births"].sum()), share)
-        for code, e, b in zip(codes, employers, births, strict=True):
-            rows.append((m, code, f"District {code}", r, e, b))
-    llm = pd.DataFrame(rows, columns=["month", "local_authority_code", "local_authority_name", "region",
-                                      "employer_businesses", "business_births"])
-    k = len(llm)
-    claimants = rng.integers(0, scale * 2, k)
-    llm["uc_claimants"] = claimants
-    llm["uc_claimants_searching_for_work"] = (claimants * rng.uniform(0, 1, k)).astype(int)
-    llm["payrolled_employees"] = rng.integers(0, scale * 5, k)
-    llm["fe_learner_starts"] = rng.integers(0, scale, k)
-    llm = llm.assign(**_pay(rng, k, "median_monthly_pay"))
-
-    def outcomes(dims: dict[str, list], denominator: str, with_3m: bool, month_col: str) -> pd.DataFrame:
-        index = pd.MultiIndex.from_product(list(dims.values()), names=list(dims)).to_frame(index=False)
-        size = len(index)
-        den = rng.integers(0, scale * 2, size)
-        in_6m = rng.binomial(den, rng.uniform(0, 1, size)).astype("float")
-        # The latest cohort's outcomes are not observable yet: null, not zero.
-        in_6m[(index[month_col] == month_values[-1]).to_numpy()] = np.nan
-        index[denominator] = den
-        if with_3m:
-            index["in_work_3m"] = rng.binomial(den, 0.3)
-        index["in_work_6m"] = pd.array(in_6m, dtype="Float64").astype("Int64")
-        index["in_work_6m_rate"] = (index["in_work_6m"] / pd.Series(den).replace(0, np.nan)).astype("Float64")
-        return index.assign(**_pay(rng, size, "median_pay_6m"))
-
-    ceo = outcomes({"cohort_month": month_values, "region": region_names, "age_band": ["16-24", "25-34"],
-                    "disability": [True, False]}, "cohort_claimants", True, "cohort_month")
-    seo = outcomes({"completion_month": month_values, "region": region_names, "ssa_tier1": [1, 2],
-                    "nsf_funded": [True, False]}, "completers", False, "completion_month")
-    return {LLM: llm, SRM: srm, CEO: ceo, SEO: seo}
-
 
 # --------------------------------------------------------------------------------------------- properties
 
@@ -275,103 +196,3 @@ def test_unvetted_or_missing_columns_are_refused():
         protect({"mystery": release[LLM]}, POLICY)
     with pytest.raises(ReleaseError, match="repeat the grain"):
         protect({SRM: pd.concat([release[SRM], release[SRM].head(1)])}, POLICY)
-
-
-# --------------------------------------------------------------------------------------------- compliance can fail
-
-
-@pytest.fixture(scope="module")
-def good():
-    release = build_release(42, months=2, regions=3, max_districts=5, sections=5, scale=30)
-    published = protect(release, POLICY)
-    assert check_compliance(published, release, POLICY) == []
-    return release, published
-
-
-def _rules(release, published) -> set[tuple[str, str | None]]:
-    return {(v.rule, v.column) for v in check_compliance(published, release, POLICY)}
-
-
-def test_catches_small_published_count(good):
-    release, published = good
-    llm = published[LLM].copy()
-    row = release[LLM]["uc_claimants"].lt(10).idxmax()
-    llm.loc[row, "uc_claimants"] = 10  # an 8 rounded up: >= 10 but still disclosive
-    llm.loc[row, SUPPRESSION_COLUMN] = pd.NA
-    assert ("count_threshold", "uc_claimants") in _rules(release, {**published, LLM: llm})
-
-
-def test_catches_unrounded_count(good):
-    release, published = good
-    llm = published[LLM].copy()
-    row = llm["payrolled_employees"].notna().idxmax()
-    llm.loc[row, "payrolled_employees"] = release[LLM].loc[row, "payrolled_employees"] + 1 \
-        if release[LLM].loc[row, "payrolled_employees"] % 5 == 4 else llm.loc[row, "payrolled_employees"] + 1
-    found = _rules(release, {**published, LLM: llm})
-    assert ("count_rounding", "payrolled_employees") in found
-
-
-def test_catches_unsafe_pay(good):
-    release, published = good
-    srm = published[SRM].copy()
-    failing = protect(release, POLICY)[SRM]["median_monthly_pay"].isna() & release[SRM]["median_monthly_pay"].notna()
-    srm.loc[failing, "median_monthly_pay"] = 1234.0
-    found = _rules(release, {**published, SRM: srm})
-    assert found & {("pay_contributors", "median_monthly_pay"), ("pay_dominance", "median_monthly_pay"),
-                    ("pay_p_percent", "median_monthly_pay")}
-
-
-def test_catches_rate_with_small_denominator_or_hidden_numerator(good):
-    release, published = good
-    ceo = published[CEO].copy()
-    small = (release[CEO]["cohort_claimants"] < 10) & release[CEO]["in_work_6m_rate"].notna()
-    ceo.loc[small, "in_work_6m_rate"] = 0.5
-    hidden = ceo["in_work_6m"].isna() & ~small & release[CEO]["in_work_6m_rate"].notna()
-    ceo.loc[hidden, "in_work_6m_rate"] = 0.1
-    found = _rules(release, {**published, CEO: ceo})
-    assert ("rate_denominator", "in_work_6m_rate") in found
-    assert ("rate_suppressed_count", "in_work_6m_rate") in found
-
-
-def test_catches_rate_from_unrounded_counts(good):
-    release, published = good
-    ceo = published[CEO].copy()
-    shown = ceo["in_work_6m_rate"].notna()
-    ceo.loc[shown, "in_work_6m_rate"] = release[CEO].loc[shown, "in_work_6m_rate"]
-    assert ("rate_derivation", "in_work_6m_rate") in _rules(release, {**published, CEO: ceo})
-
-
-def test_catches_missing_secondary_suppression(good):
-    release, published = good
-    undone = 0
-    for name in (LLM, SRM):
-        for measure in ("business_births", "employer_businesses"):
-            frame = published[name].copy()
-            secondary = frame[SUPPRESSION_COLUMN].fillna("").str.contains(f"{measure}:secondary")
-            if not secondary.any():
-                continue
-            row = secondary.idxmax()
-            frame.loc[row, measure] = round_to_base(release[name].loc[[row], measure], 5).iloc[0]
-            frame.loc[row, SUPPRESSION_COLUMN] = frame.loc[row, SUPPRESSION_COLUMN].replace(
-                f"{measure}:secondary", "").strip(";") or pd.NA
-            assert ("secondary", measure) in _rules(release, {**published, name: frame})
-            undone += 1
-    assert undone, "the fixture release should need secondary suppression"
-
-
-def test_catches_support_columns_and_missing_reason_column(good):
-    release, published = good
-    leaky = published[SRM].assign(sdc_median_monthly_pay_top1=release[SRM]["sdc_median_monthly_pay_top1"])
-    assert "support_column" in {v.rule for v in check_compliance({SRM: leaky}, release, POLICY)}
-    no_reason = published[SRM].drop(columns=SUPPRESSION_COLUMN)
-    assert "columns" in {v.rule for v in check_compliance({SRM: no_reason}, release, POLICY)}
-
-
-def test_catches_unexplained_suppression(good):
-    release, published = good
-    llm = published[LLM].copy()
-    row = llm["fe_learner_starts"].notna().idxmax()
-    llm.loc[row, "fe_learner_starts"] = pd.NA
-    violations = check_compliance({**published, LLM: llm}, release, POLICY)
-    assert [(v.rule, v.column, v.cells) for v in violations] == [("suppression_reason", "fe_learner_starts", 1)]
-    assert violations[0].examples[0]["local_authority_code"] == llm.loc[row, "local_authority_code"]
