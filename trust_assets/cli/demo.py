@@ -8,8 +8,9 @@ from trust_assets.lib.paths import TrustPaths
 
 
 @click.command()
-@click.option("--scale", type=click.Choice(["tiny", "small"]), default="small", show_default=True,
-              help="Population size of the demo.")
+@click.option("--scale", type=click.Choice(["tiny", "small", "demo"]), default="demo", show_default=True,
+              help="Population of the demo: demo (250,000 people in the North East, so most of its cells are "
+              "published), small (the same number over the whole UK: most cells suppressed), tiny.")
 @click.option("--months", default=9, show_default=True, type=click.IntRange(7, 36),
               help="Months of data (at least 7, so six-month outcomes exist).")
 @click.option("--seed", default=42, show_default=True, type=int)

@@ -38,9 +38,10 @@ def prepare_home(paths: TrustPaths) -> None:
 
 
 def product_summaries(paths: TrustPaths) -> list[str]:
-    """A few lines per published product: version, rows, months, suppressed cells, one example row."""
+    """A few lines per published product: version, rows, months, share of cells published, one example row."""
     from deltalake import DeltaTable
 
+    from trust_assets.lib.registry.cell_status import STATUS_PUBLISHED, STATUS_SUFFIX, SUPPRESSION_COLUMN
     from trust_assets.lib.registry.products import PRODUCTS
 
     lines = []
@@ -52,16 +53,16 @@ def product_summaries(paths: TrustPaths) -> list[str]:
         table = DeltaTable(str(uri))
         rows = table.to_pyarrow_table().sort_by([(c, "ascending") for c in p.grain]).to_pylist()
         months = sorted({parse_month(r[p.month_column]) for r in rows})
-        suppressed = sum(1 for r in rows if r["suppression"])
+        statuses = [v for r in rows for k, v in r.items() if k.endswith(STATUS_SUFFIX)]
+        shown = sum(v == STATUS_PUBLISHED for v in statuses)
         lines.append(f"  {p.name}  v{table.version()}  {len(rows):,} rows  {months[0]}..{months[-1]}  "
-                     f"{suppressed:,} rows with a suppressed cell\n    {uri}")
-        # The most complete row makes the best example: suppression is heavy in a small population.
-        row = max(rows, key=lambda r: sum(v is not None for v in r.values()))
-        lines.append("    e.g. " + ", ".join(f"{k}={'(suppressed)' if v is None else v}" for k, v in row.items()
-                                           if k != "suppression"))
+                     f"{shown / max(len(statuses), 1):.0%} of cells published\n    {uri}")
+        # The most complete row makes the best example; a cell without a value shows its status instead.
+        row = max(rows, key=lambda r: sum(v == STATUS_PUBLISHED for k, v in r.items() if k.endswith(STATUS_SUFFIX)))
+        shown_values = [f"{k}={row.get(k + STATUS_SUFFIX) if v is None and k + STATUS_SUFFIX in row else v}"
+                        for k, v in row.items() if not k.endswith(STATUS_SUFFIX) and k != SUPPRESSION_COLUMN]
+        lines.append("    e.g. " + ", ".join(shown_values))
     return lines
-
-
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,8 @@ def metadata_line(snap: Snapshot, terms: Terms, with_version: bool) -> dict:
         "partitionColumns": [c for c in snap.partition_columns if c in permitted],
         "configuration": {},
     }
+    # The protocol's optional name and description: what the table says about itself (from the dbt YAML).
+    meta.update({k: v for k, v in (("name", snap.name), ("description", snap.description)) if v})
     if with_version:
         meta["version"] = snap.version
     return {"metaData": meta}

@@ -65,6 +65,9 @@ class Snapshot:
     configuration: dict[str, str]
     files: list[SourceFile] = field(default_factory=list)
     timestamp: int | None = None
+    #: The table's own name and description (set from the dbt YAML at publish), for the protocol's metadata.
+    name: str | None = None
+    description: str | None = None
 
 
 def _open(path: Path, version: int | None = None):
@@ -149,6 +152,7 @@ def snapshot(path: Path, version: int | None = None, *, with_files: bool = True)
         version=table.version(), table_id=metadata.id, schema=pa.schema(table.schema().to_arrow()),
         delta_schema=json.loads(table.schema().to_json()), partition_columns=list(metadata.partition_columns),
         configuration=dict(metadata.configuration), files=sorted(files, key=lambda f: f.path),
+        name=metadata.name or None, description=metadata.description or None,
     )
 
 

@@ -56,6 +56,8 @@ class World:
     def create(cls, seed: int, scale: Scale, first: Month) -> World:
         """The world at the start of the first month."""
         geo = load_geography()
+        if scale.regions:
+            geo = geo.within(scale.regions)
         register = Register.initial(rng_for(seed, REGISTER_INIT), geo, scale.employers, scale.non_employers,
                                     first)
         sampler = register.sampler(first, geo.n_current)

@@ -16,6 +16,9 @@ class Scale:
     name: str
     people: int
     description: str
+    #: Regions the population lives and works in (None: the whole UK by real population share). A demo
+    #: population concentrated in one region has real-sized districts there, so most of its cells are published.
+    regions: tuple[str, ...] | None = None
 
     @property
     def employers(self) -> int:
@@ -36,7 +39,9 @@ SCALES: dict[str, Scale] = {
     s.name: s
     for s in (
         Scale("tiny", 10_000, "unit tests: seconds"),
-        Scale("small", 250_000, "demo and integration tests"),
+        Scale("small", 250_000, "integration tests: the whole UK, thinly (most small cells suppressed)"),
+        Scale("demo", 250_000, "the demo: the small population living in the North East only, so its districts "
+              "are real-sized and most of their cells are published", regions=("North East",)),
         Scale("regional", 4_800_000, "about a tenth of the UK"),
         Scale("national", 48_000_000, "the UK: ~30 M employments a month"),
     )

@@ -106,3 +106,19 @@ def test_geography_is_the_real_current_districts_and_their_predecessors():
     assert "E10000006" not in geo.successor  # Cumbria county split in two: ambiguous, never used
     birmingham = geo.codes.index("E08000025")
     assert geo.weights[birmingham] > 10 * geo.weights[geo.codes.index("E06000053")]  # Isles of Scilly
+
+
+def test_demo_scale_lives_in_its_region_so_its_districts_are_real_sized():
+    """The demo population is concentrated in the North East: every person and business is placed there."""
+    from dataclasses import replace
+
+    geo = load_geography()
+    demo = SCALES["demo"]
+    assert demo.regions == ("North East",) and demo.people == SCALES["small"].people
+    world = World.create(3, replace(demo, people=20_000), month_at(FIRST, 0))
+    inside = {i for i, r in enumerate(geo.regions) if r == "North East"}
+    assert 10 <= len(inside) <= 15
+    assert set(np.unique(world.people.la).tolist()) <= inside
+    assert set(np.unique(world.register.la).tolist()) <= inside
+    with pytest.raises(ValueError, match="no current district lies in"):
+        geo.within(("Atlantis",))

@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from trust_assets.lib.months import month_dates, parse_month
+
+if TYPE_CHECKING:
+    from trust_assets.lib.publish.describe import TableDescription
 
 APP_ID_PREFIX = "labour-market-trust"
 
@@ -73,9 +76,17 @@ def replace_months(
     months: list[str],
     run_id: str,
     metadata: dict[str, Any],
+    description: TableDescription | None = None,
 ) -> Publication:
-    """Replace ``months`` of the table at ``uri`` with ``data`` in one commit (creating the table if needed)."""
+    """Replace ``months`` of the table at ``uri`` with ``data`` in one commit (creating the table if needed).
+
+    With a ``description`` the table's name, description and column comments are brought up to it first (a
+    table created now gets them in its first commit; an existing one only when they changed, see
+    ``describe.apply_description``), so the data commit stays the table's latest version.
+    """
     from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+
+    from trust_assets.lib.publish.describe import apply_description, with_comments, without_comments
 
     digest = content_hash(data, list(grain))
     already = committed_version(uri, product, run_id)
@@ -87,8 +98,15 @@ def replace_months(
                    "trust.months": json.dumps(sorted({parse_month(m) for m in months}))})
     properties = CommitProperties(custom_metadata=custom, app_transactions=[Transaction(app_id(product, run_id), 1)])
     if DeltaTable.is_deltatable(uri):
-        write_deltalake(uri, data, mode="overwrite", predicate=months_predicate(month_column, months),
-                        partition_by=[month_column], commit_properties=properties)
+        if description is not None:
+            apply_description(uri, description)
+        write_deltalake(uri, without_comments(data), mode="overwrite",
+                        predicate=months_predicate(month_column, months), partition_by=[month_column],
+                        commit_properties=properties)
+    elif description is not None:
+        write_deltalake(uri, data.cast(with_comments(data.schema, description)), mode="overwrite",
+                        partition_by=[month_column], commit_properties=properties, name=description.name,
+                        description=description.description)
     else:
         write_deltalake(uri, data, mode="overwrite", partition_by=[month_column], commit_properties=properties)
     return Publication(product, DeltaTable(uri).version(), True, data.num_rows, digest)

@@ -80,6 +80,7 @@ def publish_release(paths: TrustPaths, months: list[str], run_id: str, pins: Map
     from deltalake import DeltaTable
 
     from trust_assets.lib.publish.commit import read_months, replace_months
+    from trust_assets.lib.publish.describe import describe
 
     results = {}
     for p in PRODUCTS:
@@ -99,7 +100,7 @@ def publish_release(paths: TrustPaths, months: list[str], run_id: str, pins: Map
                                     history.get("trust.policy_version", ""))
         result = replace_months(str(paths.published_product(p.name)), data, product=p.name,
                                 month_column=p.month_column, grain=p.grain, months=months, run_id=run_id,
-                                metadata=meta)
+                                metadata=meta, description=describe(p.name, data.column_names))
         log(f"published {p.name} v{result.version} ({result.rows} rows, {sum(suppressed.values())} cells "
             f"suppressed){'' if result.committed else ' [already committed by this run]'}")
         columns = tuple((f.name, str(f.type)) for f in data.schema)

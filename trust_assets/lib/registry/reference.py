@@ -51,6 +51,18 @@ class Geography:
     legacy_index: np.ndarray
     #: abolished GSS code -> the current GSS code its ``replaced-by`` chain ends at.
     successor: dict[str, str]
+    #: Region (or nation) of each current district.
+    regions: tuple[str, ...] = ()
+
+    def within(self, regions: tuple[str, ...]) -> Geography:
+        """The same districts with every weight outside ``regions`` set to zero (renormalised)."""
+        import dataclasses
+
+        inside = np.array([r in regions for r in self.regions])
+        if not inside.any():
+            raise ValueError(f"no current district lies in {list(regions)}; regions are {sorted(set(self.regions))}")
+        weights = np.where(inside, self.weights, 0.0)
+        return dataclasses.replace(self, weights=weights / weights.sum())
 
     @property
     def current_codes(self) -> tuple[str, ...]:
@@ -111,7 +123,8 @@ def load_geography() -> Geography:
         legacy["gss-code"]: current[i]["gss-code"] for i, group in predecessors.items() for legacy in group
     }
     return Geography(codes=codes, names=names, n_current=len(current), weights=population / population.sum(),
-                     legacy_offsets=offsets, legacy_index=legacy_index, successor=successor)
+                     legacy_offsets=offsets, legacy_index=legacy_index, successor=successor,
+                     regions=tuple(r["region"] for r in current))
 
 
 @cache

@@ -18,6 +18,7 @@ from trust_assets.lib.audit.gx_suites import (
     validate_candidate,
 )
 from trust_assets.lib.paths import EXPECTATIONS_DIR
+from trust_assets.lib.registry.cell_status import status_column
 from trust_assets.lib.registry.products import PRODUCTS
 
 LLM, CEO = "local_labour_market_monthly", "claimant_employment_outcomes"
@@ -44,6 +45,18 @@ def llm_candidate() -> pd.DataFrame:
     frame.loc[4, "business_births"] = pd.NA
     frame["suppression"] = pd.Series(pd.NA, index=frame.index, dtype="string")
     frame.loc[4, "suppression"] = "business_births:threshold"
+    return with_statuses(frame, LLM)
+
+
+def with_statuses(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Each measure's status column as protect() writes it: published, or the reason cited in ``suppression``."""
+    frame = frame.copy()
+    reasons = frame["suppression"].astype("string").fillna("")
+    for m in load_policy().product(name).measures:
+        cited = reasons.str.extract(rf"(?:^|;){m}:([a-z_]+)", expand=False)
+        status = pd.Series("published", index=frame.index, dtype="string")
+        status = status.mask(frame[m].isna(), "not_yet_observable").mask(cited.notna(), "suppressed_" + cited)
+        frame[status_column(m)] = status
     return frame
 
 
@@ -171,7 +184,7 @@ def test_rate_above_one_fails_in_outcomes_product():
              "cohort_claimants": 100, "in_work_3m": 40, "in_work_6m": 50, "in_work_6m_rate": 0.5,
              "median_pay_6m": 1500.0, "suppression": None}
             for band in ("16-24", "25-34") for flag in (True, False)]
-    good = pd.DataFrame(rows)
+    good = with_statuses(pd.DataFrame(rows), CEO)
     assert validate_candidate(CEO, good, {"expected_months": [MONTHS[0]]}).success
     bad = good.assign(in_work_6m_rate=[0.5, 1.5, 0.5, 0.5])
     assert failed(validate_candidate(CEO, bad, {"expected_months": [MONTHS[0]]})) == {
@@ -215,7 +228,7 @@ def test_unrecorded_disability_is_its_own_cell_but_a_non_boolean_is_not():
     rows = [{"cohort_month": MONTHS[0], "region": "North East", "age_band": "16-24", "disability": flag,
              "cohort_claimants": 100, "in_work_3m": 40, "in_work_6m": 50, "in_work_6m_rate": 0.5,
              "median_pay_6m": 1500.0, "suppression": None} for flag in (True, False, None)]
-    assert validate_candidate(CEO, pd.DataFrame(rows), {"expected_months": [MONTHS[0]]}).success
+    assert validate_candidate(CEO, with_statuses(pd.DataFrame(rows), CEO), {"expected_months": [MONTHS[0]]}).success
     rows[2]["disability"] = "maybe"
     assert ("expect_column_values_to_be_in_set", "disability") in failed(
-        validate_candidate(CEO, pd.DataFrame(rows), {"expected_months": [MONTHS[0]]}))
+        validate_candidate(CEO, with_statuses(pd.DataFrame(rows), CEO), {"expected_months": [MONTHS[0]]}))

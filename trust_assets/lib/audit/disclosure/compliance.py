@@ -15,6 +15,10 @@ import pandas as pd
 import pyarrow as pa
 
 from trust_assets.lib.audit.disclosure.policy import (
+    STATUS_NOT_APPLICABLE,
+    STATUS_NOT_YET_OBSERVABLE,
+    STATUS_PUBLISHED,
+    STATUS_SUPPRESSED_PREFIX,
     SUPPORT_PREFIX,
     SUPPRESSION_COLUMN,
     DisclosurePolicy,
@@ -22,6 +26,7 @@ from trust_assets.lib.audit.disclosure.policy import (
     numeric,
     pay_support,
     require_mapping,
+    status_column,
     to_frame,
 )
 
@@ -144,7 +149,23 @@ def _check_product(name: str, table: pa.Table | pd.DataFrame, unprotected: Relea
         cited = listed.str.contains(rf"(?:^|;){col}:", regex=True)
         _flag(violations, name, "suppression_reason", col, hidden ^ cited, both, grain,
               "suppression column and suppressed values disagree")
+        _check_status(violations, name, col, both, listed, grain)
     return both
+
+
+def _check_status(violations: list[Violation], name: str, col: str, both: pd.DataFrame, listed: pd.Series,
+                  grain: tuple[str, ...]) -> None:
+    """<col>_status agrees with the value and the suppression reasons: published iff a value is shown,
+    suppressed_<reason> iff ``suppression`` cites col:<reason>, else one of the two "no value" statuses."""
+    status = both[status_column(col)].astype("string").fillna("")
+    reason = listed.str.extract(rf"(?:^|;){col}:([a-z_]+)", expand=False).fillna("")
+    expected = (STATUS_SUPPRESSED_PREFIX + reason).where(reason != "", STATUS_PUBLISHED)
+    shown = both[col].notna()
+    empty = status.isin([STATUS_NOT_YET_OBSERVABLE, STATUS_NOT_APPLICABLE])
+    wrong = (shown & (status != STATUS_PUBLISHED)) | (~shown & (reason != "") & (status != expected)) | (
+        ~shown & (reason == "") & ~empty)
+    _flag(violations, name, "status", col, wrong, both, grain,
+          f"{status_column(col)} disagrees with the published value or its suppression reason")
 
 
 def _check_margins(joined: Mapping[str, pd.DataFrame], policy: DisclosurePolicy,

@@ -16,17 +16,25 @@ import pandas as pd
 import pyarrow as pa
 
 from trust_assets.lib.paths import POLICIES_DIR
+from trust_assets.lib.registry.cell_status import (  # noqa: F401 - re-exported: the policy's vocabulary
+    REASONS,
+    STATUS_NOT_APPLICABLE,
+    STATUS_NOT_YET_OBSERVABLE,
+    STATUS_PUBLISHED,
+    STATUS_SUFFIX,
+    STATUS_SUPPRESSED_PREFIX,
+    STATUSES,
+    SUPPRESSION_COLUMN,
+    status_column,
+)
 from trust_assets.lib.registry.products import PRODUCTS
 
 #: The one policy file (kept beside dbt_project/ and expectations/ in the checkout).
 DEFAULT_POLICY_PATH = POLICIES_DIR / "disclosure.yaml"
 #: Support columns carry this prefix; they feed the rules and are never published.
 SUPPORT_PREFIX = "sdc_"
-#: The reason column of every published table.
-SUPPRESSION_COLUMN = "suppression"
 #: Support columns each pay statistic needs, as sdc_<stat>_<role>.
 PAY_SUPPORT_ROLES = ("people", "employers", "total", "top1", "top2")
-REASONS = ("threshold", "dominance", "p_percent", "contributors", "denominator", "secondary", "numerator")
 Release = Mapping[str, "pa.Table | pd.DataFrame"]
 
 
@@ -60,8 +68,9 @@ class ProductRules:
 
     @property
     def public_columns(self) -> tuple[str, ...]:
-        """What a published table holds, in this order."""
-        return (*self.dimensions, *self.measures, SUPPRESSION_COLUMN)
+        """What a published table holds, in this order: dimensions, each measure beside its status, reasons."""
+        paired = tuple(c for m in self.measures for c in (m, status_column(m)))
+        return (*self.dimensions, *paired, SUPPRESSION_COLUMN)
 
     def support_columns(self) -> tuple[str, ...]:
         return tuple(pay_support(stat)[role] for stat in self.pay for role in PAY_SUPPORT_ROLES)
@@ -239,9 +248,11 @@ def _product_rules(name: str, spec: Mapping[str, Any], fail: Callable[[str, str]
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
         fail(where, f"columns listed in more than one role: {dupes}")
-    bad = [c for c in columns if c.startswith(SUPPORT_PREFIX) or c == SUPPRESSION_COLUMN]
+    bad = [c for c in columns
+           if c.startswith(SUPPORT_PREFIX) or c == SUPPRESSION_COLUMN or c.endswith(STATUS_SUFFIX)]
     if bad:
-        fail(where, f"{bad} are reserved names (support prefix {SUPPORT_PREFIX!r} or {SUPPRESSION_COLUMN!r})")
+        fail(where, f"{bad} are reserved names (support prefix {SUPPORT_PREFIX!r}, suffix {STATUS_SUFFIX!r} or "
+             f"{SUPPRESSION_COLUMN!r})")
     return ProductRules(name, grain, dims, counts, pay, rates)
 
 

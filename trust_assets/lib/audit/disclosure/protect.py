@@ -13,6 +13,10 @@ import numpy as np
 import pandas as pd
 
 from trust_assets.lib.audit.disclosure.policy import (
+    STATUS_NOT_APPLICABLE,
+    STATUS_NOT_YET_OBSERVABLE,
+    STATUS_PUBLISHED,
+    STATUS_SUPPRESSED_PREFIX,
     SUPPORT_PREFIX,
     SUPPRESSION_COLUMN,
     DisclosurePolicy,
@@ -23,6 +27,7 @@ from trust_assets.lib.audit.disclosure.policy import (
     numeric,
     pay_support,
     require_mapping,
+    status_column,
     to_frame,
 )
 
@@ -180,8 +185,37 @@ def protect(release: Release, policy: DisclosurePolicy) -> dict[str, pd.DataFram
             reason[rate.column] = pd.Series(why, index=frame.index, dtype="string").replace("", pd.NA)
             out[rate.column] = value.round(policy.rate_decimals).mask(reason[rate.column].notna().to_numpy())
         out[SUPPRESSION_COLUMN] = _reason_strings(reason)
+        for col, status in _statuses(frame, out, reason, rules).items():
+            out[status_column(col)] = status
         published[name] = out[list(rules.public_columns)]
     return published
+
+
+def _statuses(mart: pd.DataFrame, out: pd.DataFrame, reason: pd.DataFrame,
+              rules: ProductRules) -> dict[str, pd.Series]:
+    """Per measure, why each published cell holds a value or not (``published``, ``suppressed_<reason>``, ...).
+
+    A null the policy did not cause is ``not_yet_observable`` or ``not_applicable``, told apart by how the marts
+    write nulls: counts are zero-filled, so a null count means its follow-up month is not observable yet; a pay
+    statistic is unobservable when a count of its row is (an outcome not yet observable), else it is the median of
+    nobody; a rate is unobservable when its numerator or denominator is.
+    """
+    missing = {col: numeric(mart, col).isna() for col in rules.counts}
+    any_count_missing = pd.concat(missing.values(), axis=1).any(axis=1) if missing else pd.Series(
+        False, index=mart.index)
+    unobservable: dict[str, pd.Series] = dict(missing)
+    for stat in rules.pay:
+        unobservable[stat] = any_count_missing
+    for rate in rules.rates:
+        unobservable[rate.column] = missing[rate.numerator] | missing[rate.denominator]
+    statuses = {}
+    for col in rules.measures:
+        why = np.where(unobservable[col].to_numpy(bool), STATUS_NOT_YET_OBSERVABLE, STATUS_NOT_APPLICABLE)
+        status = pd.Series(why, index=mart.index, dtype="string")
+        status = status.mask(out[col].notna().to_numpy(bool), STATUS_PUBLISHED)
+        suppressed = reason[col].notna().to_numpy(bool)
+        statuses[col] = status.mask(suppressed, STATUS_SUPPRESSED_PREFIX + reason[col].fillna(""))
+    return statuses
 
 
 def _reason_strings(reason: pd.DataFrame) -> pd.Series:

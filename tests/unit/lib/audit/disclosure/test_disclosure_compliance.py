@@ -104,5 +104,7 @@ def test_catches_unexplained_suppression(good):
     row = llm["fe_learner_starts"].notna().idxmax()
     llm.loc[row, "fe_learner_starts"] = pd.NA
     violations = check_compliance({**published, LLM: llm}, release, POLICY)
-    assert [(v.rule, v.column, v.cells) for v in violations] == [("suppression_reason", "fe_learner_starts", 1)]
+    # Hidden without a reason, and its status still says "published": both lies are named.
+    assert [(v.rule, v.column, v.cells) for v in violations] == [("suppression_reason", "fe_learner_starts", 1),
+                                                                 ("status", "fe_learner_starts", 1)]
     assert violations[0].examples[0]["local_authority_code"] == llm.loc[row, "local_authority_code"]

@@ -13,6 +13,13 @@ from hypothesis import strategies as st
 from trust_assets.lib.audit.disclosure.compliance import check_compliance
 from trust_assets.lib.audit.disclosure.policy import SUPPRESSION_COLUMN, ReleaseError, pay_support
 from trust_assets.lib.audit.disclosure.protect import protect, round_to_base, suppression_counts
+from trust_assets.lib.registry.cell_status import (
+    STATUS_NOT_APPLICABLE,
+    STATUS_NOT_YET_OBSERVABLE,
+    STATUS_PUBLISHED,
+    STATUSES,
+    status_column,
+)
 
 # --------------------------------------------------------------------------------------------- properties
 
@@ -172,7 +179,7 @@ def test_p_percent_rule_alone():
     assert check_compliance({SRM: published}, {SRM: srm}, loose) == []
     doctored = {SRM: published.assign(median_monthly_pay=2000.0)}
     assert [v.rule for v in check_compliance(doctored, {SRM: srm}, loose)
-            if v.column == "median_monthly_pay"] == ["pay_p_percent", "suppression_reason"]
+            if v.column == "median_monthly_pay"] == ["pay_p_percent", "suppression_reason", "status"]
 
 
 def test_suppression_counts_summarise_reasons():
@@ -196,3 +203,50 @@ def test_unvetted_or_missing_columns_are_refused():
         protect({"mystery": release[LLM]}, POLICY)
     with pytest.raises(ReleaseError, match="repeat the grain"):
         protect({SRM: pd.concat([release[SRM], release[SRM].head(1)])}, POLICY)
+
+
+# --------------------------------------------------------------------------------------------- statuses
+
+
+def test_each_measure_has_a_status_telling_suppressed_from_not_yet_observable():
+    release = build_release(3, months=2, regions=2, max_districts=3, sections=3, scale=12)
+    published = protect(release, POLICY)
+    ceo = published[CEO]
+    latest = ceo["cohort_month"] == ceo["cohort_month"].max()
+    # The latest cohort's 6-month outcome cannot be observed yet: said so, and not as a suppression.
+    assert (ceo.loc[latest, "in_work_6m_status"] == STATUS_NOT_YET_OBSERVABLE).all()
+    assert (ceo.loc[latest, "in_work_6m_rate_status"] == STATUS_NOT_YET_OBSERVABLE).all()
+    assert not ceo.loc[latest, SUPPRESSION_COLUMN].fillna("").str.contains("in_work_6m").any()
+    seen = set()
+    for name, frame in published.items():
+        for m in POLICY.products[name].measures:
+            status = frame[status_column(m)]
+            assert status.notna().all() and set(status) <= set(STATUSES)
+            assert (frame[m].notna() == (status == STATUS_PUBLISHED)).all()
+            cited = frame[SUPPRESSION_COLUMN].fillna("").str.extract(rf"(?:^|;){m}:([a-z_]+)", expand=False)
+            assert (status.str.startswith("suppressed_") == cited.notna()).all()
+            assert (status[cited.notna()] == "suppressed_" + cited[cited.notna()]).all()
+            seen |= set(status)
+    assert {"suppressed_threshold", STATUS_PUBLISHED, STATUS_NOT_YET_OBSERVABLE} <= seen
+
+
+def test_median_of_nobody_is_not_applicable_rather_than_suppressed():
+    release = build_release(5, months=1, regions=1, max_districts=2, sections=1, scale=400)
+    llm = release[LLM].copy()
+    llm.loc[0, "median_monthly_pay"] = np.nan  # nobody paid in the district: the mart has no median
+    release[LLM] = llm
+    out = protect(release, POLICY)[LLM]
+    assert out.loc[0, "median_monthly_pay_status"] == STATUS_NOT_APPLICABLE
+    assert pd.isna(out.loc[0, "median_monthly_pay"])
+
+
+def test_compliance_catches_a_status_that_disagrees_with_the_value():
+    release = build_release(3, months=2, regions=2, max_districts=3, sections=3, scale=12)
+    published = protect(release, POLICY)
+    llm = published[LLM].copy()
+    hidden = llm["uc_claimants"].isna()
+    assert hidden.any()
+    llm.loc[hidden, "uc_claimants_status"] = STATUS_NOT_YET_OBSERVABLE  # a suppression passed off as "not yet"
+    published[LLM] = llm
+    violations = check_compliance(published, release, POLICY)
+    assert [(v.product, v.rule, v.column) for v in violations] == [(LLM, "status", "uc_claimants")]
