@@ -17,13 +17,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_thread(app: Any, port: int | None = None, prefix: str = "/delta-sharing") -> Iterator[str]:
-    """Start uvicorn on 127.0.0.1 in a daemon thread; yields the endpoint URL; stops it on exit."""
+def serve_in_thread(app: Any, port: int | None = None, prefix: str = "/delta-sharing", **options: Any
+                    ) -> Iterator[str]:
+    """Start uvicorn on 127.0.0.1 in a daemon thread, as ``trust serve`` configures it (no proxy headers, no
+    Server header; ``options`` such as ssl_certfile pass through); yields the endpoint URL; stops it on exit."""
     import uvicorn
 
     port = port or free_port()
+    scheme = "https" if options.get("ssl_certfile") else "http"
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning",
-                                           lifespan="off"))
+                                           lifespan="off", proxy_headers=False, server_header=False, **options))
     thread = threading.Thread(target=server.run, name=f"sharing-server-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -32,7 +35,7 @@ def serve_in_thread(app: Any, port: int | None = None, prefix: str = "/delta-sha
             raise RuntimeError(f"sharing server did not start on port {port}")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}{prefix}"
+        yield f"{scheme}://127.0.0.1:{port}{prefix}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

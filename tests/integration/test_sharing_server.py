@@ -120,7 +120,8 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         store.revoke("revoked")
         w.tokens = {name: i.token for name, i in issued.items()} | {"rotated-old": old}
         w.profiles = {name: i.profile_path for name, i in issued.items() if i.profile_path}
-        app = create_app(ServerConfig(paths=w.paths, agreements_dir=w.agreements, url_lifetime_seconds=600))
+        app = create_app(ServerConfig(paths=w.paths, agreements_dir=w.agreements, url_lifetime_seconds=600,
+                                      rate_per_second=0))
         with serve_in_thread(app, port):
             yield w
 
@@ -319,7 +320,8 @@ def test_openapi_fuzzed_without_server_errors(world: World) -> None:
     import schemathesis
     from hypothesis import HealthCheck, given, settings
 
-    app = create_app(ServerConfig(paths=world.paths, agreements_dir=world.agreements))
+    app = create_app(ServerConfig(paths=world.paths, agreements_dir=world.agreements, api_docs=True,
+                                  rate_per_second=0))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     auth = {"Authorization": f"Bearer {world.tokens['trust']}"}
     operations = [result.ok() for result in schema.get_all_operations()]

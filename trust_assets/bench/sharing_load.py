@@ -149,7 +149,8 @@ def main(clients: int, seconds: float, months: int, rows_per_month: int) -> None
         env = {**os.environ, "TRUST_HOME": str(root)}
         server = subprocess.Popen(
             [sys.executable, "-c", "from trust_assets.cli.sharing import serve; serve()", "--port", str(port),
-             "--agreements", str(agreements)], env=env, stdout=subprocess.DEVNULL)
+             "--agreements", str(agreements), "--rate-limit", "0"],  # measures the server, not its limiter
+            env=env, stdout=subprocess.DEVNULL)
         try:
             endpoint = f"http://127.0.0.1:{port}/delta-sharing"
             _wait_for(endpoint)

@@ -24,24 +24,45 @@ def default_endpoint(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
               help="Folder of agreement YAML files [default: the repo's agreements/].")
 @click.option("--url-lifetime", default=3600, show_default=True, type=click.IntRange(10, 7 * 24 * 3600),
               help="Seconds a signed file URL stays valid.")
-@click.option("--public-url", default=None, help="Base URL clients reach this server on, if behind a proxy.")
-def serve(host: str, port: int, agreements_dir: Path | None, url_lifetime: int, public_url: str | None) -> None:
+@click.option("--public-url", default=None,
+              help="Base URL clients reach this server on (e.g. https://sharing.example.org behind a proxy); "
+                   "signed file URLs use it. Default: the address served on. The Host header is never used.")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="PEM certificate (chain) to serve HTTPS with; needs --tls-key.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="PEM private key of --tls-cert.")
+@click.option("--rate-limit", default=50.0, show_default=True, type=click.FloatRange(0, 100_000),
+              help="Requests per second per recipient (0: no limit); beyond it, 429 with Retry-After.")
+@click.option("--rate-burst", default=200, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Requests a recipient may make at once before the rate limit applies.")
+@click.option("--api-docs", is_flag=True, help="Also serve /openapi.json and /docs (off by default).")
+def serve(host: str, port: int, agreements_dir: Path | None, url_lifetime: int, public_url: str | None,
+          tls_cert: Path | None, tls_key: Path | None, rate_limit: float, rate_burst: int, api_docs: bool) -> None:
     """Serve department shares and published products over the Delta Sharing protocol."""
     import uvicorn
 
     from trust_assets.lib.paths import TrustPaths
     from trust_assets.sharing.agreements import AgreementError
     from trust_assets.sharing.app import create_app
+    from trust_assets.sharing.limits import MAX_HEADER_BYTES
     from trust_assets.sharing.state import ServerConfig
 
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("give both --tls-cert and --tls-key, or neither")
+    tls = tls_cert is not None
+    public = public_url.rstrip("/").removesuffix("/delta-sharing") if public_url else None
     paths = TrustPaths.from_env().ensure()
     try:
         app = create_app(ServerConfig(paths=paths, agreements_dir=agreements_dir, url_lifetime_seconds=url_lifetime,
-                                      public_url=public_url))
+                                      public_url=public, tls=tls, rate_per_second=rate_limit,
+                                      rate_burst=rate_burst, api_docs=api_docs))
     except AgreementError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Delta Sharing endpoint: {public_url or default_endpoint(host, port)}")
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+    shown = public or f"{'https' if tls else 'http'}://{host}:{port}"
+    click.echo(f"Delta Sharing endpoint: {shown}/delta-sharing")
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", proxy_headers=False,
+                server_header=False, http="h11", h11_max_incomplete_event_size=MAX_HEADER_BYTES * 2,
+                ssl_certfile=str(tls_cert) if tls_cert else None, ssl_keyfile=str(tls_key) if tls_key else None)
 
 
 @click.group()
@@ -131,17 +152,34 @@ def audit() -> None:
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Log file [default: TRUST_HOME/trust/audit/access.jsonl].")
 def verify(log_path: Path | None) -> None:
-    """Check the hash chain; exits 1 and names the first bad line if a record was edited, deleted or moved."""
-    from trust_assets.lib.paths import TrustPaths
-    from trust_assets.sharing.access_log import access_log_path, verify_access_log
+    """Check the chain, the signed head and every checkpoint; exits 1 naming the first problem.
 
-    path = log_path or access_log_path(TrustPaths.from_env())
-    result = verify_access_log(path)
+    Fails when a record was edited, deleted, moved or cut off the end, when the log or its head is missing or
+    forged, or when the log holds fewer records than a checkpoint taken earlier (an emptied or replaced log).
+    """
+    from trust_assets.lib.paths import TrustPaths
+    from trust_assets.sharing.access_log import verify_access_log
+
+    paths = TrustPaths.from_env()
+    path = log_path or paths.access_log
+    result = verify_access_log(path, paths)
     if result.ok:
-        click.echo(f"{path}: ok, {result.records} records, chain intact")
+        click.echo(f"{path}: ok, {result.records} records, chain intact, head signed, "
+                   f"{result.checkpoints} checkpoint(s) consistent")
         return
-    click.echo(f"{path}: line {result.first_bad_line}: {result.problem}", err=True)
+    where = f"line {result.first_bad_line}: " if result.first_bad_line else ""
+    click.echo(f"{path}: {where}{result.problem}", err=True)
     sys.exit(1)
+
+
+@audit.command("checkpoint")
+def checkpoint() -> None:
+    """Record the log's current count and last hash in the lineage store (the server does this periodically)."""
+    from trust_assets.lib.audit.access_checkpoint import take_checkpoint
+    from trust_assets.lib.paths import TrustPaths
+
+    record = take_checkpoint(TrustPaths.from_env().ensure(), "manual")
+    click.echo(f"checkpoint: {record['seq']} records, last hash {record['hash'][:16]}…")
 
 
 @audit.command("tail")

@@ -80,6 +80,21 @@ class TrustPaths:
         return self.trust / "audit"
 
     @property
+    def access_log(self) -> Path:
+        """The sharing server's hash-chained access log (its signed head sits beside it)."""
+        return self.audit / "access.jsonl"
+
+    @property
+    def access_checkpoints(self) -> Path:
+        """Signed (count, hash) checkpoints of the access log, kept away from it in the lineage store."""
+        return self.lineage / "checkpoints" / "access.jsonl"
+
+    @property
+    def secrets(self) -> Path:
+        """Keys the trust holds (0600 files in a 0700 folder): never served, never logged."""
+        return self.trust / "secrets"
+
+    @property
     def reports(self) -> Path:
         return self.trust / "reports"
 
@@ -93,8 +108,20 @@ class TrustPaths:
         return self.root / "dagster"
 
     def ensure(self) -> TrustPaths:
-        """Create the trust-owned folders (never the department folders)."""
+        """Create the trust-owned folders (never the department folders), private to the trust's user.
+
+        Trust state (the warehouse, the access log, recipients, keys, candidates) is not for other local users:
+        the folders are 0700 and the process umask becomes 077, so whatever the trust, DuckDB, deltalake or a dbt
+        subprocess writes afterwards is created 0600 without each writer having to remember it.
+        """
+        private_umask()
         for folder in (self.trust, self.published, self.candidates, self.lineage, self.audit, self.reports,
-                       self.sharing, self.dagster_home):
-            folder.mkdir(parents=True, exist_ok=True)
+                       self.sharing, self.secrets, self.dagster_home):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
         return self
+
+
+def private_umask() -> None:
+    """Make every file this process creates from now on private to its user (0600 files, 0700 folders)."""
+    os.umask(0o077)

@@ -166,12 +166,44 @@ class Agreement(BaseModel):
 
 
 @dataclass(frozen=True)
+class BrokenAgreement:
+    """An agreement file that does not validate: what it blocks, and whether it at least says 'withdrawn'.
+
+    Its recipient, share and status are salvaged line by line from the raw text, so a withdrawal is honoured even
+    when the rest of the file is broken; the keys the same file granted before the edit are blocked too.
+    """
+
+    file: Path
+    error: str
+    keys: frozenset[tuple[str, str]]
+    ids: frozenset[str]
+    withdrawn: bool
+
+
+@dataclass(frozen=True)
 class AgreementSet:
-    """Every agreement in a folder, indexed by (recipient, share)."""
+    """Every agreement in a folder, indexed by (recipient, share), and the broken files that block shares.
+
+    ``unusable`` is set when the folder as a whole cannot be trusted (it vanished, or a broken file does not
+    even say whose share it is): the server then refuses every data request rather than guess.
+    """
 
     agreements: tuple[Agreement, ...]
     folder: Path
     paths: TrustPaths
+    broken: tuple[BrokenAgreement, ...] = ()
+    unusable: str | None = None
+
+    def blocked(self, recipient: str, share: str) -> BrokenAgreement | None:
+        key = (recipient, share.lower())
+        return next((b for b in self.broken if key in b.keys), None)
+
+    def blocked_id(self, agreement_id: str) -> BrokenAgreement | None:
+        return next((b for b in self.broken if agreement_id in b.ids), None)
+
+    @property
+    def problems(self) -> list[str]:
+        return ([self.unusable] if self.unusable else []) + [b.error for b in self.broken]
 
     def source_path(self, table: SharedTable) -> Path:
         """Where the table's source Delta table lives under this set's TrustPaths."""
@@ -181,6 +213,8 @@ class AgreementSet:
         return sorted((a for a in self.agreements if a.recipient == recipient), key=lambda a: a.share)
 
     def find(self, recipient: str, share: str) -> Agreement | None:
+        if self.blocked(recipient, share):
+            return None
         for agreement in self.agreements:
             if agreement.recipient == recipient and agreement.share == share.lower():
                 return agreement
@@ -190,6 +224,8 @@ class AgreementSet:
         return any(a.share == share.lower() for a in self.agreements)
 
     def by_id(self, agreement_id: str) -> Agreement | None:
+        if self.blocked_id(agreement_id):
+            return None
         return next((a for a in self.agreements if a.id == agreement_id), None)
 
 
@@ -239,6 +275,89 @@ def load_agreements(folder: Path | None, paths: TrustPaths) -> AgreementSet:
     return AgreementSet(agreements=agreements, folder=folder, paths=paths)
 
 
+_TOP_LEVEL = re.compile(r"^(id|recipient|share|status)\s*:\s*['\"]?([^'\"#\s]+)['\"]?\s*(?:#.*)?$", re.MULTILINE)
+
+
+def _salvage(text: str) -> dict[str, str]:
+    """Top-level ``key: value`` lines of a file that may not even be YAML (first occurrence wins)."""
+    found: dict[str, str] = {}
+    for key, value in _TOP_LEVEL.findall(text):
+        found.setdefault(key, value.lower())
+    return found
+
+
+def _broken(path: Path, error: str, previous: AgreementSet | None) -> BrokenAgreement:
+    try:
+        salvaged = _salvage(path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        salvaged = {}
+    keys: set[tuple[str, str]] = set()
+    ids = {path.stem}
+    if "recipient" in salvaged and "share" in salvaged:
+        keys.add((salvaged["recipient"], salvaged["share"]))
+    if "id" in salvaged:
+        ids.add(salvaged["id"])
+    if previous is not None:
+        for old in previous.agreements:
+            if old.id in ids:
+                keys.add((old.recipient, old.share))
+        for old_broken in previous.broken:
+            if old_broken.file == path:
+                keys |= old_broken.keys
+                ids |= old_broken.ids
+    withdrawn = salvaged.get("status") == "withdrawn" or "withdrawn" in {
+        v.strip().strip("'\"").lower() for v in re.findall(r"^status\s*:(.*)$", _safe_text(path), re.MULTILINE)}
+    return BrokenAgreement(file=path, error=error, keys=frozenset(keys), ids=frozenset(ids), withdrawn=withdrawn)
+
+
+def _safe_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def scan_agreements(folder: Path, paths: TrustPaths, previous: AgreementSet | None = None) -> AgreementSet:
+    """Load a folder for a running server: valid files are used as they are now, broken ones block their shares.
+
+    Never falls back to an earlier version of a broken file: ``previous`` is consulted only to learn which
+    (recipient, share) pairs that file used to grant, so those are blocked as well.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return AgreementSet((), folder, paths, unusable=f"{folder}: agreements folder does not exist")
+    good: list[Agreement] = []
+    broken: list[BrokenAgreement] = []
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            good.append(load_agreement(path))
+        except (AgreementError, OSError, UnicodeDecodeError) as exc:
+            broken.append(_broken(path, str(exc), previous))
+    by_key: dict[tuple[str, str], list[Agreement]] = {}
+    for agreement in good:
+        by_key.setdefault((agreement.recipient, agreement.share), []).append(agreement)
+    for key, clashing in by_key.items():
+        if len(clashing) > 1:
+            names = ", ".join(f"{a.id}.yaml" for a in clashing)
+            broken.append(BrokenAgreement(file=folder, error=f"{folder}: share: recipient {key[0]!r} receives share "
+                                          f"{key[1]!r} under several agreements ({names})", keys=frozenset([key]),
+                                          ids=frozenset(a.id for a in clashing), withdrawn=False))
+    unusable = next((f"{b.file}: cannot tell which recipient and share it is for, so every share is suspended: "
+                     f"{b.error}" for b in broken if not b.keys), None)
+    return AgreementSet(tuple(good), folder, paths, broken=tuple(broken), unusable=unusable)
+
+
 def folder_signature(folder: Path) -> tuple:
-    """Cheap change detector so a running server picks up edited agreements (e.g. a withdrawal) at once."""
-    return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(Path(folder).glob("*.yaml")))
+    """Change detector so a running server picks up edited agreements (e.g. a withdrawal) on the next request.
+
+    Inode and change time as well as size and mtime, so a same-size edit within one mtime tick, or a file
+    replaced by rename, is still seen.
+    """
+    signature = []
+    for path in sorted(Path(folder).glob("*.yaml")):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        signature.append((path.name, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size))
+    return tuple(signature)

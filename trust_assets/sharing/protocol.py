@@ -17,9 +17,19 @@ from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from trust_assets.sharing.agreements import Agreement, SharedTable
+from trust_assets.sharing.agreements import Agreement, AgreementSet, SharedTable
+from trust_assets.sharing.limits import MAX_PAGE_TOKEN_CHARS, LimitExceeded, check_hints, loggable
+from trust_assets.sharing.recipients import Identity
 from trust_assets.sharing.rules import RuleError
-from trust_assets.sharing.state import CAPABILITIES_HEADER, MAX_PAGE, NDJSON, VERSION_HEADER, SharingError, SharingState
+from trust_assets.sharing.state import (
+    CAPABILITIES_HEADER,
+    MAX_PAGE,
+    NDJSON,
+    VERSION_HEADER,
+    SharingError,
+    SharingState,
+    log,
+)
 from trust_assets.sharing.tables import Snapshot, SourceFile, Terms
 
 
@@ -27,21 +37,60 @@ def audit(request: Request, **fields: Any) -> None:
     request.state.audit.update({k: v for k, v in fields.items() if v is not None})
 
 
-def authenticate(state: SharingState, request: Request) -> str:
+def rate_limit(state: SharingState, key: str) -> None:
+    """429 with Retry-After once ``key`` (a recipient, or ``client:<address>``) has used up its burst."""
+    wait = state.limiter.retry_after(key)
+    if wait is not None:
+        raise SharingError(429, "RESOURCE_EXHAUSTED", f"too many requests; retry after {wait} s",
+                           headers={"Retry-After": str(wait)})
+
+
+def client_key(request: Request) -> str:
+    return f"client:{request.client.host if request.client else 'unknown'}"
+
+
+def identify(state: SharingState, request: Request) -> Identity:
+    """The recipient and credential behind the request's bearer token; 401 with WWW-Authenticate if none."""
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     identity = state.recipients.authenticate(token)
     audit(request, recipient=identity.recipient)
     if identity.refusal:
-        raise SharingError(401, "UNAUTHENTICATED", identity.refusal)
+        rate_limit(state, client_key(request))  # failed attempts are limited per client address
+        challenge = 'Bearer realm="delta-sharing"'
+        if token:
+            challenge += ', error="invalid_token"'
+        raise SharingError(401, "UNAUTHENTICATED", identity.refusal, headers={"WWW-Authenticate": challenge})
     assert identity.recipient is not None
-    return identity.recipient
+    rate_limit(state, identity.recipient)
+    request.state.identity = identity
+    return identity
+
+
+def authenticate(state: SharingState, request: Request) -> str:
+    return str(identify(state, request).recipient)
+
+
+def current_agreements(state: SharingState) -> AgreementSet:
+    """The agreement set, or 503 for everyone when the folder as a whole cannot be trusted."""
+    agreements = state.agreements
+    if agreements.unusable:
+        raise SharingError(503, "TEMPORARILY_UNAVAILABLE", "sharing is suspended: the agreements do not validate "
+                           "and the operator has been told; try again later", headers={"Retry-After": "60"})
+    return agreements
 
 
 def agreement_for(state: SharingState, request: Request, recipient: str, share: str) -> Agreement:
     share = share.lower()
     audit(request, share=share)
-    agreements = state.agreements
+    agreements = current_agreements(state)
+    broken = agreements.blocked(recipient, share)
+    if broken is not None:
+        audit(request, agreement=sorted(broken.ids)[0])
+        if broken.withdrawn:
+            raise SharingError(403, "PERMISSION_DENIED", f"the agreement for share {share} has been withdrawn")
+        raise SharingError(503, "TEMPORARILY_UNAVAILABLE", f"share {share} is suspended: its agreement does not "
+                           "validate and the operator has been told; try again later", headers={"Retry-After": "60"})
     agreement = agreements.find(recipient, share)
     if agreement is None:
         if agreements.share_exists(share):
@@ -63,7 +112,7 @@ def shared_table(state: SharingState, request: Request, share: str, schema: str,
     if shared is None:
         raise SharingError(404, "RESOURCE_DOES_NOT_EXIST",
                            f"table {share}.{schema}.{table} does not exist in agreement {agreement.id}")
-    return agreement, shared, state.agreements.source_path(shared)
+    return agreement, shared, shared.source.path(state.paths)
 
 
 def check_format(request: Request) -> bool:
@@ -85,18 +134,28 @@ def check_format(request: Request) -> bool:
 def paginate(items: list[dict], max_results: int | None, page_token: str | None) -> dict:
     offset = 0
     if page_token:
-        try:
-            offset = int(json.loads(base64.urlsafe_b64decode(page_token.encode() + b"==").decode())["o"])
-            if offset < 0:
-                raise ValueError
-        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-            raise SharingError(400, "INVALID_PARAMETER_VALUE", "pageToken is not one this server issued") from None
+        offset = _page_offset(page_token)
     size = MAX_PAGE if max_results is None else min(max_results, MAX_PAGE)
     page = items[offset:offset + size]
     body: dict[str, Any] = {"items": page}
     if offset + size < len(items):
         body["nextPageToken"] = base64.urlsafe_b64encode(json.dumps({"o": offset + size}).encode()).decode().rstrip("=")
     return body
+
+
+def _page_offset(page_token: str) -> int:
+    """The offset a page token this server issued encodes; anything else is a 400, whatever it contains."""
+    refusal = SharingError(400, "INVALID_PARAMETER_VALUE", "pageToken is not one this server issued")
+    if len(page_token) > MAX_PAGE_TOKEN_CHARS or not page_token.isascii():
+        raise refusal
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(page_token.encode() + b"==").decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
+        raise refusal from None
+    offset = decoded.get("o") if isinstance(decoded, dict) else None
+    if type(offset) is not int or not 0 <= offset < 2**31:
+        raise refusal
+    return offset
 
 
 def ndjson(lines: Iterable[dict], version: int, formats_requested: bool) -> Response:
@@ -128,11 +187,27 @@ def metadata_line(snap: Snapshot, terms: Terms, with_version: bool) -> dict:
     return {"metaData": meta}
 
 
+def base_url(state: SharingState, request: Request) -> str:
+    """Where clients reach this server: ``--public-url``, else the address its socket is bound to.
+
+    Never the Host header, which the client controls: a URL the server signs must point at the server.
+    """
+    if state.config.public_url:
+        return state.config.public_url.rstrip("/")
+    host, port = request.scope.get("server") or ("127.0.0.1", 80)
+    host = f"[{host}]" if ":" in str(host) else host
+    scheme = "https" if state.config.tls else "http"
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" + ("" if port == default else f":{port}")
+
+
 def file_entry(state: SharingState, request: Request, recipient: str, terms: Terms, source: SourceFile,
                 projected, partition_columns: list[str]) -> dict:
     path = f"{state.config.prefix}/files/{projected.key}.parquet"
-    base = state.config.public_url or str(request.base_url).rstrip("/")
-    url, expires = state.signer.sign(base, path, recipient, terms.agreement_id)
+    identity: Identity = request.state.identity
+    not_after = identity.expires_at.timestamp() if identity.expires_at else None
+    url, expires = state.signer.sign(base_url(state, request), path, recipient, terms.agreement_id,
+                                     credential=identity.credential or "", not_after=not_after)
     entry: dict[str, Any] = {
         "url": url, "id": projected.key, "size": projected.size,
         "partitionValues": {k: v for k, v in source.partition_values.items()
@@ -147,12 +222,29 @@ def file_entry(state: SharingState, request: Request, recipient: str, terms: Ter
     return entry
 
 
-def project(state: SharingState, table_root: Path, source: SourceFile, snap: Snapshot, terms: Terms):
+def project(state: SharingState, table_root: Path, source: SourceFile, snap: Snapshot, terms: Terms,
+            shared: SharedTable):
     try:
-        return state.projector.project(table_root, source, snap.schema, terms)
+        return state.projector.project(table_root, source, snap.schema, terms,
+                                       origin=(shared.schema_name, shared.name))
     except RuleError as exc:
-        raise SharingError(500, "AGREEMENT_MISCONFIGURED",
-                           f"agreement {terms.agreement_id} cannot be applied to this table: {exc}") from None
+        log.error("agreement %s cannot be applied to %s: %s", terms.agreement_id, table_root, exc)
+        raise SharingError(503, "TEMPORARILY_UNAVAILABLE", f"agreement {terms.agreement_id} cannot be applied to "
+                           "this table; the operator has been told", headers={"Retry-After": "60"}) from None
+
+
+def hints_for_log(body: QueryRequest) -> dict | None:
+    """What the access log keeps of the hints: short ones verbatim, long ones as a digest and a size."""
+    if not (body.jsonPredicateHints or body.predicateHints):
+        return None
+    return {"jsonPredicateHints": loggable(body.jsonPredicateHints), "predicateHints": loggable(body.predicateHints)}
+
+
+def check_query_hints(body: QueryRequest) -> None:
+    try:
+        check_hints(body.jsonPredicateHints, body.predicateHints)
+    except LimitExceeded as exc:
+        raise SharingError(exc.status, "INVALID_PARAMETER_VALUE", exc.message) from None
 
 
 class QueryRequest(BaseModel):

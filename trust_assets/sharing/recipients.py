@@ -41,12 +41,21 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def token_id(sha256: str) -> str:
+    """A short, non-secret name for one credential: signed file URLs carry it, so they die with it."""
+    return sha256[:16]
+
+
 @dataclass(frozen=True)
 class Identity:
-    """The outcome of checking a bearer token: who presented it and, if refused, why."""
+    """The outcome of checking a bearer token: who presented it, with which credential, and if refused, why."""
 
     recipient: str | None
     refusal: str | None = None
+    #: The credential the request was made with (see ``token_id``); file URLs it obtains are bound to it.
+    credential: str | None = None
+    #: When that credential stops working; no file URL issued under it outlives it.
+    expires_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -156,8 +165,31 @@ class RecipientStore:
                                           f"{stored['ended_at']}; use the new profile")
                 if dt.datetime.fromisoformat(stored["expires_at"]) < _now():
                     return Identity(name, f"token of recipient {name} expired at {stored['expires_at']}")
-                return Identity(name)
+                return Identity(name, credential=token_id(stored["sha256"]),
+                                expires_at=dt.datetime.fromisoformat(stored["expires_at"]))
         return Identity(None, "bearer token not recognised")
+
+    def grant_refusal(self, name: str, credential: str) -> str | None:
+        """Why a file URL issued to ``name`` under ``credential`` may not be honoured *now*, or None.
+
+        A URL is only as good as the credential that obtained it: once that token is revoked, rotated out or past
+        its expiry, every URL it was handed stops too. Issuing the recipient a new token later does not revive
+        them, because they stay bound to the old one (revocation is permanent for what was issued before it).
+        """
+        entry = self._load()["recipients"].get(name)
+        if entry is None:
+            return f"recipient {name} no longer exists"
+        for stored in entry["tokens"]:
+            if token_id(stored["sha256"]) != credential:
+                continue
+            if stored["status"] == "revoked":
+                return f"recipient {name} was revoked at {stored['ended_at']}"
+            if stored["status"] == "rotated":
+                return f"the token this URL was issued to was replaced by rotation at {stored['ended_at']}"
+            if dt.datetime.fromisoformat(stored["expires_at"]) < _now():
+                return f"the token this URL was issued to expired at {stored['expires_at']}"
+            return None
+        return f"the credential this URL was issued to is not one of recipient {name}'s"
 
     # ---- helpers ----
     @staticmethod

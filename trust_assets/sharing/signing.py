@@ -1,7 +1,9 @@
 """Short-lived file URLs that authorise themselves, like an object store's pre-signed URLs.
 
-A query response hands out ``/files/<key>.parquet?exp=..&rcp=..&agr=..&sig=..``. The signature is an HMAC over a
-canonical form of the request: the *percent-decoded* path plus the expiry, recipient and agreement. Clients
+A query response hands out ``/files/<key>.parquet?exp=..&rcp=..&agr=..&tid=..&sig=..``. The signature is an HMAC
+over a canonical form of the request: the *percent-decoded* path plus the expiry, recipient, agreement and the
+credential (token id) the query was made with. The signature only says the server issued the URL; whether it is
+still honoured is decided again at every read (``routes/files.py``). Clients
 differ in how they re-encode a URL (fsspec decodes ``%3D`` to ``=`` before sending), so signing the decoded form
 means every faithful rendering of the same URL verifies, while any change to what it names does not.
 """
@@ -39,8 +41,8 @@ def load_signing_key(paths: TrustPaths) -> bytes:
     return bytes.fromhex(key)
 
 
-def canonical(path: str, exp: str, recipient: str, agreement: str) -> bytes:
-    return "\n".join(("GET", unquote(path), exp, recipient, agreement)).encode("utf-8")
+def canonical(path: str, exp: str, recipient: str, agreement: str, credential: str) -> bytes:
+    return "\n".join(("GET", unquote(path), exp, recipient, agreement, credential)).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -48,22 +50,29 @@ class UrlSigner:
     key: bytes
     lifetime_seconds: int = DEFAULT_URL_LIFETIME_SECONDS
 
-    def sign(self, base_url: str, path: str, recipient: str, agreement: str,
-             now: float | None = None) -> tuple[str, int]:
-        """An absolute URL for ``path`` (server-relative) and its expiry in epoch milliseconds."""
+    def sign(self, base_url: str, path: str, recipient: str, agreement: str, credential: str = "",
+             now: float | None = None, not_after: float | None = None) -> tuple[str, int]:
+        """An absolute URL for ``path`` (server-relative) and its expiry in epoch milliseconds.
+
+        ``not_after`` (epoch seconds) caps the expiry, so a URL never outlives the credential that obtained it.
+        """
         exp = int((now if now is not None else time.time()) + self.lifetime_seconds)
-        sig = self._mac(path, str(exp), recipient, agreement)
-        query = urlencode({"exp": exp, "rcp": recipient, "agr": agreement, "sig": sig})
+        if not_after is not None:
+            exp = min(exp, int(not_after))
+        sig = self._mac(path, str(exp), recipient, agreement, credential)
+        query = urlencode({"exp": exp, "rcp": recipient, "agr": agreement, "tid": credential, "sig": sig})
         return f"{base_url.rstrip('/')}{quote(path)}?{query}", exp * 1000
 
-    def verify(self, path: str, exp: str, recipient: str, agreement: str, sig: str,
+    def verify(self, path: str, exp: str, recipient: str, agreement: str, sig: str, credential: str = "",
                now: float | None = None) -> str | None:
         """None when valid, otherwise why not (expiry is checked after the signature so it cannot be forged)."""
-        if not hmac.compare_digest(self._mac(path, exp, recipient, agreement), sig):
+        expected = self._mac(path, exp, recipient, agreement, credential).encode()
+        if not hmac.compare_digest(expected, sig.encode("utf-8", "replace")):
             return "file URL signature does not match; request a fresh URL with a new query"
         if not exp.isdigit() or int(exp) < (now if now is not None else time.time()):
             return "file URL has expired; request a fresh URL with a new query"
         return None
 
-    def _mac(self, path: str, exp: str, recipient: str, agreement: str) -> str:
-        return hmac.new(self.key, canonical(path, exp, recipient, agreement), hashlib.sha256).hexdigest()
+    def _mac(self, path: str, exp: str, recipient: str, agreement: str, credential: str) -> str:
+        return hmac.new(self.key, canonical(path, exp, recipient, agreement, credential),
+                        hashlib.sha256).hexdigest()

@@ -1,11 +1,14 @@
 """What every request of the sharing server needs: its configuration, the recipients, the signer, the agreements.
 
-Agreements are re-read when their files change, so a withdrawal takes effect on the next request.
+Agreements are re-read when their files change, so an edit (a withdrawal, a narrowed column list) takes effect on
+the next request. A file that no longer validates is never replaced by its last good version: the shares it
+grants (or every share, when it cannot even be told whose it is) are refused until it is fixed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -16,8 +19,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from trust_assets.lib.paths import TrustPaths
-from trust_assets.sharing.access_log import AccessLog, access_log_path
-from trust_assets.sharing.agreements import AgreementSet, folder_signature, load_agreements
+from trust_assets.sharing.access_log import AccessLog
+from trust_assets.sharing.agreements import AgreementSet, folder_signature, load_agreements, scan_agreements
+from trust_assets.sharing.limits import RateLimiter
 from trust_assets.sharing.recipients import RecipientStore
 from trust_assets.sharing.signing import DEFAULT_URL_LIFETIME_SECONDS, UrlSigner, load_signing_key
 from trust_assets.sharing.tables import Projector
@@ -27,12 +31,14 @@ VERSION_HEADER = "delta-table-version"
 CAPABILITIES_HEADER = "delta-sharing-capabilities"
 MAX_PAGE = 1000
 FILE_NAME = re.compile(r"^([0-9a-f]{64})\.parquet$")
+log = logging.getLogger("trust_assets.sharing")
 
 
 class SharingError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
 
 
 @dataclass
@@ -40,11 +46,19 @@ class ServerConfig:
     paths: TrustPaths
     agreements_dir: Path | None = None
     url_lifetime_seconds: int = DEFAULT_URL_LIFETIME_SECONDS
-    #: Absolute base for file URLs when behind a proxy; default: the URL the request came in on.
+    #: Base of every URL the server hands out (``https://sharing.example.org``). Default: the address the server's
+    #: socket is bound to; the request's Host header is never used.
     public_url: str | None = None
     prefix: str = "/delta-sharing"
     cache_dir: Path | None = None
     today: Callable[[], dt.date] = field(default=lambda: dt.datetime.now(dt.UTC).date())
+    #: Requests per second each recipient (or unauthenticated client address) may make, and the burst allowed.
+    rate_per_second: float = 50.0
+    rate_burst: int = 200
+    #: Served over TLS (adds Strict-Transport-Security).
+    tls: bool = False
+    #: Serve /openapi.json and /docs (off by default: the API is the Delta Sharing protocol, documented there).
+    api_docs: bool = False
 
 
 class SharingState:
@@ -58,21 +72,25 @@ class SharingState:
         self.signer = UrlSigner(load_signing_key(config.paths), config.url_lifetime_seconds)
         self.projector = Projector(config.cache_dir or config.paths.sharing / "cache",
                                    max_age_seconds=2 * config.url_lifetime_seconds)
-        self.access_log = AccessLog(access_log_path(config.paths))
+        self.access_log = AccessLog.for_paths(config.paths)
+        self.limiter = RateLimiter(config.rate_per_second, config.rate_burst)
         self._lock = threading.Lock()
+        # At start-up a broken folder is an error the operator sees at once (``trust serve`` exits 2).
         self._agreements = load_agreements(self.agreements_dir, config.paths)
-        self._signature = folder_signature(self._agreements.folder)
+        self._signature: tuple | None = folder_signature(self._agreements.folder)
 
     @property
     def agreements(self) -> AgreementSet:
-        signature = folder_signature(self._agreements.folder)
+        """The agreements as their files say *now*; broken files block their shares (logged once per change)."""
+        folder = self._agreements.folder
+        signature = folder_signature(folder) if folder.is_dir() else None
         if signature != self._signature:
             with self._lock:
-                # a broken edit must not take the server down: keep serving the last good set and say so
-                try:
-                    self._agreements = load_agreements(self._agreements.folder, self.paths)
-                finally:
-                    self._signature = signature
+                if signature != self._signature:
+                    current = scan_agreements(folder, self.paths, previous=self._agreements)
+                    for problem in current.problems:
+                        log.error("agreement refused, its shares are suspended until it is fixed: %s", problem)
+                    self._agreements, self._signature = current, signature
         return self._agreements
 
 

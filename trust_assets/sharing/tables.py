@@ -78,10 +78,10 @@ def _open(path: Path, version: int | None = None):
                                "the table's source has no data yet (no Delta table at its location)")
     try:
         return DeltaTable(str(path), version=version)
-    except Exception as exc:  # deltalake raises several types for a missing version
+    except Exception:  # deltalake raises several types for a missing version; its text stays in the server
         if version is not None:
             raise TableAccessError(404, "RESOURCE_DOES_NOT_EXIST", f"version {version} of the table does not "
-                                   f"exist or is no longer available: {exc}") from None
+                                   "exist or is no longer available") from None
         raise
 
 
@@ -224,20 +224,38 @@ class Projector:
     def path_for(self, key: str) -> Path:
         return self.cache_dir / key[:2] / f"{key}.parquet"
 
-    def project(self, table_root: Path, source: SourceFile, schema: pa.Schema, terms: Terms) -> ProjectedFile | None:
-        """The projection of one source file, written once; None when the agreement leaves no row of it."""
+    @staticmethod
+    def key_for(table_root: Path, source_path: str, kind: str, terms: Terms) -> str:
+        """The projection's name: a hash of the source file and the terms, so new terms never match old files."""
+        return hashlib.sha256(json.dumps([PROJECTION_FORMAT, str(table_root.resolve()), source_path, kind,
+                                          terms.fingerprint()]).encode()).hexdigest()
+
+    def origin_of(self, key: str) -> dict | None:
+        """What a projection was cut from (table, source file, schema names, share schema/table), or None."""
+        try:
+            return json.loads(self.path_for(key).with_suffix(".json").read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def project(self, table_root: Path, source: SourceFile, schema: pa.Schema, terms: Terms,
+                origin: tuple[str, str] = ("", "")) -> ProjectedFile | None:
+        """The projection of one source file, written once; None when the agreement leaves no row of it.
+
+        A sidecar ``<key>.json`` records where it came from, so a file read can re-derive the key from the
+        agreement as it stands *then* and refuse a file cut under terms that no longer hold.
+        """
         partition = {k: partition_value(v, schema.field(k).type) for k, v in source.partition_values.items()
                      if k in schema.names}
         if rules_reject_partition(terms.rules, schema, partition):
             return None
-        key = hashlib.sha256(json.dumps([PROJECTION_FORMAT, str(table_root.resolve()), source.path, source.kind,
-                                         terms.fingerprint()]).encode()).hexdigest()
+        key = self.key_for(table_root, source.path, source.kind, terms)
         target = self.path_for(key)
         with self._lock_for(key):
             facts = self._facts.get(key)
             if facts is None or not target.exists():
                 if not target.exists():
                     self._write(table_root / source.path, target, partition, schema, terms, source.kind == "cdc")
+                self._write_origin(target, table_root, source, schema, origin)
                 meta = pq.read_metadata(target)
                 facts = (target.stat().st_size, meta.num_rows)
                 self._facts[key] = facts
@@ -247,6 +265,18 @@ class Projector:
         self._maybe_sweep()
         size, rows = facts
         return ProjectedFile(key=key, path=target, size=size, num_rows=rows) if rows else None
+
+    @staticmethod
+    def _write_origin(target: Path, table_root: Path, source: SourceFile, schema: pa.Schema,
+                      origin: tuple[str, str]) -> None:
+        sidecar = target.with_suffix(".json")
+        if sidecar.exists():
+            return
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"table_root": str(table_root.resolve()), "source_path": source.path, "kind": source.kind,
+                       "schema_names": schema.names, "schema": origin[0], "table": origin[1]}, handle)
+        os.replace(tmp, sidecar)
 
     def _lock_for(self, key: str) -> threading.Lock:
         with self._guard:
@@ -309,6 +339,7 @@ class Projector:
             try:
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
+                    path.with_suffix(".json").unlink(missing_ok=True)
                     self._facts.pop(path.stem, None)
                     removed += 1
             except FileNotFoundError:

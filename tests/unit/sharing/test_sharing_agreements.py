@@ -115,3 +115,35 @@ def test_json_hints_prune_on_partitions_and_ignore_what_they_cannot_judge() -> N
     assert hint_keeps_file(hint, {"month": "2025-01-01"}) is False
     assert hint_keeps_file({"op": "bogus"}, {"month": "2025-01-01"}) is True
     assert hint_keeps_file({"op": "equal", "children": "garbage"}, {"month": "x"}) is True
+
+
+def test_a_broken_file_blocks_its_shares_and_never_falls_back(tmp_path: Path) -> None:
+    from trust_assets.sharing.agreements import scan_agreements
+
+    folder = tmp_path / "agreements"
+    path = write(folder, id="dsa-a", share="hmrc")
+    write(folder, id="dsa-b", share="hmrc2")
+    before = scan_agreements(folder, TrustPaths(tmp_path))
+    assert before.find("trust", "hmrc") is not None and not before.problems
+    # broken schema and a withdrawal in the same edit: the withdrawal is still read
+    path.write_text(path.read_text().replace("status: active", "status: 'withdrawn'").replace("P0D", "never"))
+    after = scan_agreements(folder, TrustPaths(tmp_path), previous=before)
+    assert after.find("trust", "hmrc") is None and after.by_id("dsa-a") is None
+    blocked = after.blocked("trust", "hmrc")
+    assert blocked is not None and blocked.withdrawn and "retention" in blocked.error
+    assert after.find("trust", "hmrc2") is not None and after.unusable is None
+    # the file now names another share: the share it used to grant stays blocked as well
+    path.write_text("recipient: trust\nshare: elsewhere\n: : :")
+    moved = scan_agreements(folder, TrustPaths(tmp_path), previous=after)
+    assert moved.blocked("trust", "hmrc") and moved.blocked("trust", "elsewhere")
+    assert not moved.blocked("trust", "hmrc").withdrawn
+    # a new file that says nothing about whose it is: every share is suspended
+    (folder / "stray.yaml").write_text("[1, 2")
+    stray = scan_agreements(folder, TrustPaths(tmp_path), previous=moved)
+    assert stray.unusable and "stray.yaml" in stray.unusable
+    # two valid files for one (recipient, share): that share is blocked, not resolved by guesswork
+    (folder / "stray.yaml").unlink()
+    write(folder, id="dsa-a", share="hmrc")
+    write(folder, id="dsa-c", share="hmrc")
+    clash = scan_agreements(folder, TrustPaths(tmp_path), previous=stray)
+    assert clash.find("trust", "hmrc") is None and "several agreements" in clash.blocked("trust", "hmrc").error

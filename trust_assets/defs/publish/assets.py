@@ -50,6 +50,7 @@ def run_check_results(context: dg.AssetExecutionContext) -> dict[str, list[dict]
 )
 def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, source_pins: SourcePins):
     """Copy each audited candidate's months into its published table in one commit, with provenance."""
+    from trust_assets.lib.audit.access_checkpoint import checkpoint_release
     from trust_assets.lib.audit.disclosure.policy import load_policy
     from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
     from trust_assets.lib.publish.release import PUBLISH_JOB, emit_publication_lineage, publish_release, source_reads
@@ -63,6 +64,9 @@ def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, s
                                   inputs=source_reads(pins, months))
     try:
         results = publish_release(paths, months, release_id(context), pins, checks=checks, log=context.log.info)
+        # release step: the access log's count and last hash as of this release, kept away from the log
+        checkpoint = checkpoint_release(paths, release_id(context))
+        context.log.info(f"access log checkpoint: {checkpoint['seq']} records")
         emit_publication_lineage(paths, release_id(context), pins, months, results, checks,
                                  load_policy().version, started)
     except Exception as exc:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from trust_assets.sharing.agreements import Agreement
-from trust_assets.sharing.protocol import agreement_for, audit, authenticate, paginate
+from trust_assets.sharing.protocol import agreement_for, audit, authenticate, current_agreements, paginate
 from trust_assets.sharing.state import SharingError, State
 
 router = APIRouter()
@@ -18,8 +18,9 @@ def list_shares(request: Request, state: State, maxResults: int | None = Query(N
                 pageToken: str | None = None) -> JSONResponse:
     recipient = authenticate(state, request)
     today = state.config.today()
-    items = [{"name": a.share, "id": a.id} for a in state.agreements.for_recipient(recipient)
-             if a.refusal(today) is None]
+    agreements = current_agreements(state)
+    items = [{"name": a.share, "id": a.id} for a in agreements.for_recipient(recipient)
+             if a.refusal(today) is None and agreements.blocked(recipient, a.share) is None]
     return JSONResponse(paginate(items, maxResults, pageToken))
 
 

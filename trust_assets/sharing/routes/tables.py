@@ -12,7 +12,9 @@ from trust_assets.sharing.protocol import (
     QueryRequest,
     audit,
     check_format,
+    check_query_hints,
     file_entry,
+    hints_for_log,
     metadata_line,
     ndjson,
     project,
@@ -74,9 +76,8 @@ def query_table(request: Request, state: State, share: str, schema: str, table: 
     body = body or QueryRequest()
     agreement, shared, root = shared_table(state, request, share, schema, table)
     formats = check_format(request)
-    hinted = body.jsonPredicateHints or body.predicateHints
-    audit(request, limit=body.limitHint, predicates={"jsonPredicateHints": body.jsonPredicateHints,
-                                                     "predicateHints": body.predicateHints} if hinted else None)
+    audit(request, limit=body.limitHint, predicates=hints_for_log(body))
+    check_query_hints(body)
     if body.startingVersion is not None:
         raise SharingError(400, "UNSUPPORTED_OPERATION",
                            "startingVersion (streaming) queries are not supported; use the changes API")
@@ -93,7 +94,7 @@ def query_table(request: Request, state: State, share: str, schema: str, table: 
         visible = {k: v for k, v in source.partition_values.items() if k in permitted_partitions}
         if not hint_keeps_file(hints, visible):
             continue
-        projected = project(state, root, source, snap, terms)
+        projected = project(state, root, source, snap, terms, shared)
         if projected is None:
             continue
         stamped = replace(source, version=requested) if requested is not None else source
@@ -144,7 +145,7 @@ def table_changes(request: Request, state: State, share: str, schema: str, table
     wrapper = {"add": "add", "remove": "remove", "cdc": "cdf"}
     for version in range(start, end + 1):
         for source in commit_actions(root, version):
-            projected = project(state, root, source, snap, terms)
+            projected = project(state, root, source, snap, terms, shared)
             if projected is None:
                 continue
             lines.append({wrapper[source.kind]: file_entry(state, request, recipient, terms, source, projected,
