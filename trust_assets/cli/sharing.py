@@ -36,8 +36,11 @@ def default_endpoint(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
 @click.option("--rate-burst", default=200, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Requests a recipient may make at once before the rate limit applies.")
 @click.option("--api-docs", is_flag=True, help="Also serve /openapi.json and /docs (off by default).")
+@click.option("--access-token-lifetime", default=3600, show_default=True, type=click.IntRange(60, 24 * 3600),
+              help="Seconds an OAuth access token from the token endpoint stays valid.")
 def serve(host: str, port: int, agreements_dir: Path | None, url_lifetime: int, public_url: str | None,
-          tls_cert: Path | None, tls_key: Path | None, rate_limit: float, rate_burst: int, api_docs: bool) -> None:
+          tls_cert: Path | None, tls_key: Path | None, rate_limit: float, rate_burst: int, api_docs: bool,
+          access_token_lifetime: int) -> None:
     """Serve department shares and published products over the Delta Sharing protocol."""
     import uvicorn
 
@@ -55,7 +58,8 @@ def serve(host: str, port: int, agreements_dir: Path | None, url_lifetime: int, 
     try:
         app = create_app(ServerConfig(paths=paths, agreements_dir=agreements_dir, url_lifetime_seconds=url_lifetime,
                                       public_url=public, tls=tls, rate_per_second=rate_limit,
-                                      rate_burst=rate_burst, api_docs=api_docs))
+                                      rate_burst=rate_burst, api_docs=api_docs,
+                                      access_token_seconds=access_token_lifetime))
     except AgreementError as exc:
         raise click.ClickException(str(exc)) from None
     shown = public or f"{'https' if tls else 'http'}://{host}:{port}"
@@ -88,12 +92,16 @@ _days = click.option("--days", default=90, show_default=True, type=click.IntRang
 @_endpoint
 @_days
 @click.option("--comment", default="", help="Who this recipient is.")
-def create(name: str, endpoint: str, days: int, comment: str) -> None:
-    """Create recipient NAME and write its profile file (the only copy of its token)."""
-    from trust_assets.sharing.recipients import RecipientError
+@click.option("--oauth", is_flag=True,
+              help="An OAuth client (profile version 2, oauth_client_credentials: client id NAME and a secret) "
+                   "instead of a bearer token; the server's token endpoint issues it short-lived access tokens.")
+def create(name: str, endpoint: str, days: int, comment: str, oauth: bool) -> None:
+    """Create recipient NAME and write its profile file (the only copy of its token or client secret)."""
+    from trust_assets.sharing.recipients import BEARER, OAUTH, RecipientError
 
     try:
-        issued = _store().create(name, endpoint=endpoint, lifetime=dt.timedelta(days=days), comment=comment)
+        issued = _store().create(name, endpoint=endpoint, lifetime=dt.timedelta(days=days), comment=comment,
+                                 auth=OAUTH if oauth else BEARER)
     except RecipientError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {name}; token expires {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}; profile: {issued.profile_path}")
@@ -139,8 +147,8 @@ def list_recipients(as_json: bool) -> None:
         click.echo("no recipients")
         return
     for row in rows:
-        click.echo(f"{row['recipient']:<24} {row['status']:<8} expires {row['expires_at'] or '-':<21} "
-                   f"tokens issued {row['tokens_issued']}")
+        click.echo(f"{row['recipient']:<24} {row['auth']:<24} {row['status']:<8} "
+                   f"expires {row['expires_at'] or '-':<21} tokens issued {row['tokens_issued']}")
 
 
 @click.group()

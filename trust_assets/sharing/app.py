@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from trust_assets.sharing.access_log import AccessLog
 from trust_assets.sharing.limits import MAX_BODY_BYTES, LimitExceeded, check_headers, check_json_depth
 from trust_assets.sharing.protocol import audit
-from trust_assets.sharing.routes import files, shares, tables
+from trust_assets.sharing.routes import files, oauth, shares, tables
 from trust_assets.sharing.state import ServerConfig, SharingError, SharingState
 from trust_assets.sharing.tables import TableAccessError
 
@@ -85,7 +85,7 @@ def create_app(config: ServerConfig) -> AuditMiddleware:
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _internal)
-    for module in (shares, tables, files):
+    for module in (shares, tables, files, oauth):
         app.include_router(module.router, prefix=config.prefix)
     return AuditMiddleware(GuardMiddleware(app, config), app, state.access_log)
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trust_assets.sharing.agreements import Agreement, AgreementSet, SharedTable
 from trust_assets.sharing.limits import MAX_PAGE_TOKEN_CHARS, LimitExceeded, check_hints, loggable
+from trust_assets.sharing.oauth import PREFIX as ACCESS_TOKEN_PREFIX
 from trust_assets.sharing.recipients import Identity
 from trust_assets.sharing.rules import RuleError
 from trust_assets.sharing.state import (
@@ -53,7 +54,10 @@ def identify(state: SharingState, request: Request) -> Identity:
     """The recipient and credential behind the request's bearer token; 401 with WWW-Authenticate if none."""
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    identity = state.recipients.authenticate(token)
+    if token and token.startswith(ACCESS_TOKEN_PREFIX):  # issued by our OAuth token endpoint
+        identity = state.access_tokens.identify(token, state.recipients)
+    else:
+        identity = state.recipients.authenticate(token)
     audit(request, recipient=identity.recipient)
     if identity.refusal:
         rate_limit(state, client_key(request))  # failed attempts are limited per client address

@@ -23,6 +23,10 @@ from trust_assets.lib.paths import TrustPaths
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 DEFAULT_LIFETIME = dt.timedelta(days=90)
+BEARER = "bearer_token"
+OAUTH = "oauth_client_credentials"
+#: Where a profile's OAuth token endpoint lives, relative to the sharing endpoint.
+TOKEN_PATH = "/oauth/token"
 
 
 class RecipientError(ValueError):
@@ -96,14 +100,17 @@ class RecipientStore:
 
     # ---- commands ----
     def create(self, name: str, *, endpoint: str | None = None, lifetime: dt.timedelta = DEFAULT_LIFETIME,
-               expires_at: dt.datetime | None = None, comment: str = "") -> IssuedToken:
+               expires_at: dt.datetime | None = None, comment: str = "", auth: str = BEARER) -> IssuedToken:
+        """A new recipient with a bearer token, or (``auth=OAUTH``) an OAuth client whose id is its name."""
         if not _NAME.match(name):
             raise RecipientError(f"recipient name {name!r} must match {_NAME.pattern}")
+        if auth not in (BEARER, OAUTH):
+            raise RecipientError(f"auth must be {BEARER} or {OAUTH}, not {auth!r}")
         data = self._load()
         if name in data["recipients"]:
             raise RecipientError(f"recipient {name!r} already exists; use rotate to issue a new token")
         data = json.loads(json.dumps(data))
-        data["recipients"][name] = {"created_at": _iso(_now()), "comment": comment, "tokens": []}
+        data["recipients"][name] = {"created_at": _iso(_now()), "comment": comment, "auth": auth, "tokens": []}
         return self._issue(data, name, endpoint, expires_at or _now() + lifetime)
 
     def rotate(self, name: str, *, endpoint: str | None = None, lifetime: dt.timedelta = DEFAULT_LIFETIME,
@@ -137,7 +144,8 @@ class RecipientStore:
             current = next((t for t in entry["tokens"] if t["status"] == "active"), None)
             status = "revoked" if current is None else (
                 "expired" if dt.datetime.fromisoformat(current["expires_at"]) < now else "active")
-            rows.append({"recipient": name, "status": status, "created_at": entry["created_at"],
+            rows.append({"recipient": name, "auth": entry.get("auth", BEARER), "status": status,
+                         "created_at": entry["created_at"],
                          "expires_at": current["expires_at"] if current else None,
                          "tokens_issued": len(entry["tokens"])})
         return rows
@@ -153,18 +161,33 @@ class RecipientStore:
         """Match a presented bearer token against stored hashes; refusal messages say what went wrong and when."""
         if not token:
             return Identity(None, "missing bearer token: send 'Authorization: Bearer <token>' from your profile")
-        presented = token_hash(token)
+        return self._match(token, BEARER, "token")
+
+    def authenticate_client(self, client_id: str, secret: str) -> Identity:
+        """Check an OAuth client's id and secret (the token endpoint); refusals say why, as for tokens."""
+        entry = self._load()["recipients"].get(client_id)
+        if entry is None or entry.get("auth", BEARER) != OAUTH or not secret:
+            return Identity(None, "unknown client or wrong secret")
+        identity = self._match(secret, OAUTH, "client secret", only=client_id)
+        return identity if identity.recipient else Identity(None, "unknown client or wrong secret")
+
+    def _match(self, secret: str, kind: str, what: str, only: str | None = None) -> Identity:
+        presented = token_hash(secret)
         for name, entry in self._load()["recipients"].items():
+            if only is not None and name != only:
+                continue
+            if entry.get("auth", BEARER) != kind:
+                continue  # a client secret is never accepted as a bearer token, nor the reverse
             for stored in entry["tokens"]:
                 if not hmac.compare_digest(stored["sha256"], presented):
                     continue
                 if stored["status"] == "revoked":
-                    return Identity(name, f"token of recipient {name} was revoked at {stored['ended_at']}")
+                    return Identity(name, f"{what} of recipient {name} was revoked at {stored['ended_at']}")
                 if stored["status"] == "rotated":
-                    return Identity(name, f"token of recipient {name} was replaced by rotation at "
+                    return Identity(name, f"{what} of recipient {name} was replaced by rotation at "
                                           f"{stored['ended_at']}; use the new profile")
                 if dt.datetime.fromisoformat(stored["expires_at"]) < _now():
-                    return Identity(name, f"token of recipient {name} expired at {stored['expires_at']}")
+                    return Identity(name, f"{what} of recipient {name} expired at {stored['expires_at']}")
                 return Identity(name, credential=token_id(stored["sha256"]),
                                 expires_at=dt.datetime.fromisoformat(stored["expires_at"]))
         return Identity(None, "bearer token not recognised")
@@ -199,7 +222,8 @@ class RecipientStore:
             raise RecipientError(f"unknown recipient {name!r}; known: {known}")
 
     def _issue(self, data: dict, name: str, endpoint: str | None, expires_at: dt.datetime) -> IssuedToken:
-        token = "lmt_" + secrets.token_urlsafe(32)
+        oauth = data["recipients"][name].get("auth", BEARER) == OAUTH
+        token = ("lms_" if oauth else "lmt_") + secrets.token_urlsafe(32)
         data["recipients"][name]["tokens"].append({
             "sha256": token_hash(token), "issued_at": _iso(_now()), "expires_at": _iso(expires_at),
             "status": "active",
@@ -211,11 +235,19 @@ class RecipientStore:
 
     def write_profile(self, name: str, token: str, endpoint: str, expires_at: dt.datetime,
                       path: Path | None = None) -> Path:
-        """Write the recipient's Delta Sharing profile file (shareCredentialsVersion 1), readable only by us."""
+        """Write the recipient's Delta Sharing profile file, readable only by us: version 1 with a bearer token,
+        or version 2 ``oauth_client_credentials`` (token endpoint, client id and secret) for an OAuth client."""
         path = path or self.profiles / f"{name}.share"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        profile = {"shareCredentialsVersion": 1, "endpoint": endpoint.rstrip("/"), "bearerToken": token,
-                   "expirationTime": _iso(expires_at)}
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        endpoint = endpoint.rstrip("/")
+        profile: dict[str, object]
+        if token.startswith("lms_"):
+            profile = {"shareCredentialsVersion": 2, "type": OAUTH, "endpoint": endpoint,
+                       "tokenEndpoint": endpoint + TOKEN_PATH, "clientId": name, "clientSecret": token,
+                       "expirationTime": _iso(expires_at)}
+        else:
+            profile = {"shareCredentialsVersion": 1, "endpoint": endpoint, "bearerToken": token,
+                       "expirationTime": _iso(expires_at)}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(profile, handle, indent=2)

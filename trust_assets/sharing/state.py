@@ -22,6 +22,7 @@ from trust_assets.lib.paths import TrustPaths
 from trust_assets.sharing.access_log import AccessLog
 from trust_assets.sharing.agreements import AgreementSet, folder_signature, load_agreements, scan_agreements
 from trust_assets.sharing.limits import RateLimiter
+from trust_assets.sharing.oauth import DEFAULT_ACCESS_TOKEN_SECONDS, AccessTokens
 from trust_assets.sharing.recipients import RecipientStore
 from trust_assets.sharing.signing import DEFAULT_URL_LIFETIME_SECONDS, UrlSigner, load_signing_key
 from trust_assets.sharing.tables import Projector
@@ -59,6 +60,8 @@ class ServerConfig:
     tls: bool = False
     #: Serve /openapi.json and /docs (off by default: the API is the Delta Sharing protocol, documented there).
     api_docs: bool = False
+    #: Lifetime of the access tokens the OAuth token endpoint issues.
+    access_token_seconds: int = DEFAULT_ACCESS_TOKEN_SECONDS
 
 
 class SharingState:
@@ -70,6 +73,7 @@ class SharingState:
         self.agreements_dir = Path(config.agreements_dir) if config.agreements_dir else None
         self.recipients = RecipientStore(config.paths)
         self.signer = UrlSigner(load_signing_key(config.paths), config.url_lifetime_seconds)
+        self.access_tokens = AccessTokens.from_signing_key(self.signer.key, config.access_token_seconds)
         self.projector = Projector(config.cache_dir or config.paths.sharing / "cache",
                                    max_age_seconds=2 * config.url_lifetime_seconds)
         self.access_log = AccessLog.for_paths(config.paths)

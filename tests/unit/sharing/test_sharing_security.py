@@ -208,3 +208,23 @@ def test_server_log_checkpoints_itself(tmp_path: Path, monkeypatch: pytest.Monke
     assert verify_access_log(paths.access_log, paths).ok
     assert oct(paths.access_log.stat().st_mode & 0o777) == "0o600"
     assert oct(paths.access_checkpoints.stat().st_mode & 0o777) == "0o600"
+
+
+def test_cli_creates_an_oauth_client_with_a_version_2_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    monkeypatch.setenv("TRUST_HOME", str(tmp_path))
+    runner = CliRunner()
+    result = runner.invoke(recipients, ["create", "agency", "--oauth", "--endpoint", "https://h/delta-sharing"])
+    assert result.exit_code == 0, result.output
+    profile = json.loads((tmp_path / "trust/sharing/profiles/agency.share").read_text())
+    assert profile["shareCredentialsVersion"] == 2 and profile["type"] == "oauth_client_credentials"
+    assert profile["tokenEndpoint"] == "https://h/delta-sharing/oauth/token" and profile["clientId"] == "agency"
+    store = RecipientStore(TrustPaths(tmp_path))
+    assert store.authenticate(profile["clientSecret"]).recipient is None  # a secret is not a bearer token
+    assert store.authenticate_client("agency", profile["clientSecret"]).credential
+    assert store.authenticate_client("agency", "wrong").refusal == "unknown client or wrong secret"
+    assert json.loads(runner.invoke(recipients, ["list", "--json"]).output)[0]["auth"] == "oauth_client_credentials"
+    assert runner.invoke(recipients, ["rotate", "agency", "--endpoint", "https://h/delta-sharing"]).exit_code == 0
+    rotated = json.loads((tmp_path / "trust/sharing/profiles/agency.share").read_text())
+    assert rotated["type"] == "oauth_client_credentials" and rotated["clientSecret"] != profile["clientSecret"]
+    assert "replaced by rotation" in store.authenticate_client("agency", profile["clientSecret"]).refusal
