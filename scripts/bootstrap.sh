@@ -19,8 +19,9 @@ if [ "$(cat .venv/.setup-stamp 2>/dev/null || true)" != "$want" ]; then
   echo "$want" > .venv/.setup-stamp
 fi
 # dbt's manifest is prepared here, never committed and never parsed at import time.
-if [ ! -f dbt_project/target/manifest.json ] || [ -n "$(find dbt_project -newer dbt_project/target/manifest.json \
+if [ ! -f dbt_project/target/manifest.json ] || [ ! -f dbt_project/target/lineage/column_lineage.json ] \
+   || [ -n "$(find dbt_project -newer dbt_project/target/lineage/column_lineage.json \
      \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -not -path '*/target/*' -print -quit)" ]; then
-  echo "[setup] preparing dbt manifest (dbt parse)"
+  echo "[setup] preparing dbt manifests (dbt parse; dbt compile for column lineage)"
   .venv/bin/python -m trust_assets.lib.transform.dbt_prepare
 fi

@@ -17,12 +17,9 @@ DBT = ROOT / "dbt_project"
 
 
 def lint_vars() -> dict:
-    from trust_assets.lib.registry.sources import SOURCE_TABLES
-    from trust_assets.lib.sources.delta_pins import DUCKDB_TYPES
+    from trust_assets.lib.transform.dbt_args import placeholder_vars
 
-    sources = {t.key: {"uri": f"lint://{t.key}", "version": 0, "files": [],
-                       "columns": {c.name: DUCKDB_TYPES[str(c.type)] for c in t.columns}} for t in SOURCE_TABLES}
-    return {"trust_sources": sources, "trust_month_start": "2025-01-01", "trust_month_end": "2025-01-01"}
+    return placeholder_vars()
 
 
 def main(argv: list[str]) -> int:

@@ -18,6 +18,8 @@ AGREEMENTS_DIR = PROJECT_ROOT / "agreements"
 POLICIES_DIR = PROJECT_ROOT / "policies"
 #: Public reference data shipped with the project (ONS districts, SIC 2007, sector subject areas) as dbt seeds.
 REFERENCE_DIR = DBT_PROJECT_DIR / "seeds"
+#: The project compiled once at set-up for column lineage (placeholder pins, no data read): manifest + traced hops.
+DBT_LINEAGE_DIR = DBT_PROJECT_DIR / "target" / "lineage"
 
 #: Where data lives when TRUST_HOME is not set: a git-ignored folder in the checkout.
 DEFAULT_TRUST_HOME = PROJECT_ROOT / ".trust"

@@ -52,21 +52,21 @@ def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, s
     """Protect the whole release at once (linked margins tie products together), write candidates, audit them."""
     from trust_assets.lib.audit.candidates import build_release
     from trust_assets.lib.audit.checks import audit_release
+    from trust_assets.lib.evaluation.lineage.stages import AUDIT_JOB, stage
+    from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
+    from trust_assets.lib.publish.lineage import audit_inputs, candidate_outputs
 
     paths = trust.paths()
     months = months_in_window(context.partition_time_window)
-    release = build_release(paths, months, release_id(context))
-    audit = audit_release(paths, release, months, release_id(context))
-    if not audit.passed:
-        from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
-        from trust_assets.lib.publish.release import PUBLISH_JOB, source_reads
-
-        message = "publication blocked by failed checks: " + " | ".join(audit.failures())
-        context.log.error(message)
-        lineage = LineageEmitter(paths)
-        step = lineage.run_started(PUBLISH_JOB, parent_run_id=context.run.run_id, parent_job=context.job_name,
-                                   inputs=source_reads(source_pins.pins(), months))
-        lineage.run_failed(step, message)
+    with stage(LineageEmitter(paths), AUDIT_JOB, context.run.run_id, context.job_name,
+               datasets=audit_inputs(paths)) as step:
+        release = build_release(paths, months, release_id(context))
+        audit = audit_release(paths, release, months, release_id(context))
+        step.datasets_out = candidate_outputs(paths, release.candidate_versions, audit.checks)
+        if not audit.passed:
+            message = "publication blocked by failed checks: " + " | ".join(audit.failures())
+            context.log.error(message)
+            step.block(message)
     for product in PRODUCTS:
         name = product.name
         for check in audit.checks[name]:

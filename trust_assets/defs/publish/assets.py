@@ -52,26 +52,22 @@ def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, s
     """Copy each audited candidate's months into its published table in one commit, with provenance."""
     from trust_assets.lib.audit.access_checkpoint import checkpoint_release
     from trust_assets.lib.audit.disclosure.policy import load_policy
+    from trust_assets.lib.evaluation.lineage.stages import PUBLISH_JOB, stage
     from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
-    from trust_assets.lib.publish.release import PUBLISH_JOB, emit_publication_lineage, publish_release, source_reads
+    from trust_assets.lib.publish.lineage import publication_outputs
+    from trust_assets.lib.publish.release import publish_release, source_reads
 
     paths = trust.paths()
     months = months_in_window(context.partition_time_window)
     pins = source_pins.pins()
     checks = run_check_results(context)
-    lineage = LineageEmitter(paths)
-    started = lineage.run_started(PUBLISH_JOB, parent_run_id=context.run.run_id, parent_job=context.job_name,
-                                  inputs=source_reads(pins, months))
-    try:
+    with stage(LineageEmitter(paths), PUBLISH_JOB, context.run.run_id, context.job_name,
+               inputs=source_reads(pins, months), ends_run=True) as step:
         results = publish_release(paths, months, release_id(context), pins, checks=checks, log=context.log.info)
         # release step: the access log's count and last hash as of this release, kept away from the log
         checkpoint = checkpoint_release(paths, release_id(context))
         context.log.info(f"access log checkpoint: {checkpoint['seq']} records")
-        emit_publication_lineage(paths, release_id(context), pins, months, results, checks,
-                                 load_policy().version, started)
-    except Exception as exc:
-        lineage.run_failed(started, exc)
-        raise
+        step.outputs = publication_outputs(paths, results, checks, load_policy().version)
     for p in PRODUCTS:
         result = results[p.name]
         yield dg.MaterializeResult(

@@ -83,30 +83,42 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
 )
 def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
     """Pin every source for this run and check it; a failing check stops the run before dbt."""
+    from dataclasses import replace
+
+    from trust_assets.lib.evaluation.lineage.stages import PIN_JOB, stage
+    from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
+    from trust_assets.lib.publish.release import source_reads
     from trust_assets.lib.sources.volume import check_volume
 
     months = months_in_window(context.partition_time_window)
     paths = source_pins.paths()
     pins = {}
-    for table in SOURCE_TABLES:
-        name = table.key.replace("/", "__")
-        try:
-            pins[table.key] = source_pins.pin(table)
-        except SourceSchemaError as exc:
-            yield dg.AssetCheckResult(check_name=f"{name}__schema", passed=False, asset_key=PINNED_SOURCES,
-                                      description=str(exc), metadata={"error": str(exc)})
-            raise dg.Failure(str(exc)) from exc
-        except SourceError as exc:
-            raise dg.Failure(f"cannot read {table.key} in place at "
-                             f"{paths.source_table(table.dept, table.table)}: {exc}") from exc
-    for table in SOURCE_TABLES:
-        name = table.key.replace("/", "__")
-        pin = pins[table.key]
-        yield dg.AssetCheckResult(check_name=f"{name}__schema", passed=True, asset_key=PINNED_SOURCES,
-                                  metadata={"version": pin.version, "columns": len(pin.columns)})
-        volume = check_volume(table, pin, months)
-        yield dg.AssetCheckResult(check_name=f"{name}__volume", passed=volume.passed, asset_key=PINNED_SOURCES,
-                                  description=volume.description, metadata={"detail": volume.metadata})
+    with stage(LineageEmitter(paths), PIN_JOB, context.run.run_id, context.job_name) as step:
+        for table in SOURCE_TABLES:
+            name = table.key.replace("/", "__")
+            try:
+                pins[table.key] = source_pins.pin(table)
+            except SourceSchemaError as exc:
+                yield dg.AssetCheckResult(check_name=f"{name}__schema", passed=False, asset_key=PINNED_SOURCES,
+                                          description=str(exc), metadata={"error": str(exc)})
+                raise dg.Failure(str(exc)) from exc
+            except SourceError as exc:
+                raise dg.Failure(f"cannot read {table.key} in place at "
+                                 f"{paths.source_table(table.dept, table.table)}: {exc}") from exc
+        step.step = replace(step.step, inputs=tuple(source_reads(pins, months)))
+        failed = []
+        for table in SOURCE_TABLES:
+            name = table.key.replace("/", "__")
+            pin = pins[table.key]
+            yield dg.AssetCheckResult(check_name=f"{name}__schema", passed=True, asset_key=PINNED_SOURCES,
+                                      metadata={"version": pin.version, "columns": len(pin.columns)})
+            volume = check_volume(table, pin, months)
+            if not volume.passed:
+                failed.append(f"{name}__volume: {volume.description}")
+            yield dg.AssetCheckResult(check_name=f"{name}__volume", passed=volume.passed, asset_key=PINNED_SOURCES,
+                                      description=volume.description, metadata={"detail": volume.metadata})
+        if failed:
+            step.block("run stopped by failed source checks: " + " | ".join(failed))
     context.log.info("pinned " + ", ".join(f"{k}@v{p.version}" for k, p in pins.items()) + f" for {months}")
     yield dg.MaterializeResult(
         asset_key=PINNED_SOURCES,

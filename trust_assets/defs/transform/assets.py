@@ -44,6 +44,14 @@ class TrustDbtTranslator(DagsterDbtTranslator):
         return spec
 
 
+def _run_results(invocation: Any) -> dict[str, Any] | None:
+    """dbt's run_results.json of the invocation, when dbt got far enough to write it."""
+    try:
+        return invocation.get_artifact("run_results.json")
+    except (OSError, ValueError):
+        return None
+
+
 def dbt_project() -> DbtProject:
     from trust_assets.lib.paths import DBT_PROJECT_DIR
 
@@ -70,10 +78,27 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         pool="duckdb_warehouse",
     )
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, source_pins: SourcePins):
+        from trust_assets.lib.evaluation.lineage.dbt_events import dbt_stage_inputs, emit_model_events
+        from trust_assets.lib.evaluation.lineage.dbt_graph import load_dbt_lineage
+        from trust_assets.lib.evaluation.lineage.stages import DBT_JOB, stage
+        from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
+        from trust_assets.lib.publish.lineage import pin_locations
+
         months = months_in_window(context.partition_time_window)
-        args = dbt_build_args(source_pins.pins(), months)
+        pins = source_pins.pins()
+        args = dbt_build_args(pins, months)
         context.log.info(f"dbt build for {months} over " + ", ".join(
             f"{k}@v{v}" for k, v in source_pins.summary().items()))
-        yield from dbt.cli(args, context=context).stream()
+        emitter, graph, locations = LineageEmitter(source_pins.paths()), load_dbt_lineage(), pin_locations(pins)
+        with stage(emitter, DBT_JOB, context.run.run_id, context.job_name,
+                   datasets=dbt_stage_inputs(emitter.paths, graph, locations)) as step:
+            invocation = dbt.cli(args, context=context)
+            try:
+                yield from invocation.stream()
+            finally:  # one job per model dbt ran, failed or not; the dbt step's FAIL names what failed
+                results = _run_results(invocation)
+                if graph is not None and results:
+                    failures = emit_model_events(emitter, graph, results, step.step, locations)
+                    step.failure = "dbt build failed: " + " | ".join(failures) if failures else None
 
     return dbt_models

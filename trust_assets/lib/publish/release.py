@@ -108,55 +108,9 @@ def publish_release(paths: TrustPaths, months: list[str], run_id: str, pins: Map
     return results
 
 
-PUBLISH_JOB = "labour_market_trust.publish"
-
-
 def source_reads(pins: Mapping[str, SourcePin], months: list[str]):
     from trust_assets.lib.evaluation.lineage.facets import SourceRead
 
     first, last = parse_month(min(months)), parse_month(max(months))
     return [SourceRead(key=k, version=p.version, location=p.uri, bytes_read=p.bytes_overlapping(first, last),
                        files_read=len(p.files), rows_read=p.row_count) for k, p in sorted(pins.items())]
-
-
-def column_lineage(product_name: str, columns: list[str]) -> dict:
-    """Best-effort column lineage from the prepared dbt manifest (empty when it cannot be derived)."""
-    from trust_assets.lib.evaluation.lineage.dbt_columns import column_lineage_from_dbt
-
-    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
-    if not manifest.exists():
-        return {}
-    try:
-        return column_lineage_from_dbt(manifest, product_name, columns)
-    except (KeyError, ValueError):
-        return {}
-
-
-def emit_publication_lineage(paths: TrustPaths, run_id: str, pins: Mapping[str, SourcePin], months: list[str],
-                             results: Mapping[str, PublishResult], checks: Mapping[str, list[dict[str, Any]]],
-                             policy_version: str, started) -> None:
-    """COMPLETE event of the publish step: sources in, audited candidates in, published versions out."""
-    from deltalake import DeltaTable
-
-    from trust_assets.lib.evaluation.lineage.facets import PublishedOutput
-    from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
-
-    outputs = []
-    for p in PRODUCTS:
-        uri = str(paths.published_product(p.name))
-        table = DeltaTable(uri, version=results[p.name].version)
-        schema = table.schema().to_arrow()
-        import pyarrow as pa
-
-        schema = pa.schema(schema)
-        entry = table.history(limit=1)[0]
-        outputs.append(PublishedOutput(
-            product=p.name, version=results[p.name].version, row_count=results[p.name].rows,
-            size_bytes=sum(pa.table(table.get_add_actions(flatten=True)).column("size_bytes").to_pylist()),
-            schema=schema, column_lineage=column_lineage(p.name, schema.names),
-            assertions=[{"assertion": c["name"], "success": bool(c["passed"]), "severity": c.get("severity")}
-                        for c in checks.get(p.name, [])],
-            candidate_location=str(paths.candidate(p.name)), policy_version=policy_version,
-            suppressed=json.loads(entry.get("trust.suppressed", "{}")),
-        ))
-    LineageEmitter(paths).run_completed(started, outputs=outputs)

@@ -65,12 +65,12 @@ def _run_facets(step: StepRun) -> dict[str, Any]:
     return facets
 
 
-def _job(name: str) -> Any:
+def _job(name: str, kind: str = "ASSET") -> Any:
     from openlineage.client.event_v2 import Job
     from openlineage.client.facet_v2 import job_type_job
 
     return Job(namespace=JOB_NAMESPACE, name=name, facets={
-        "jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="DAGSTER", jobType="ASSET",
+        "jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="DAGSTER", jobType=kind,
                                                 producer=PRODUCER)})
 
 
@@ -126,7 +126,7 @@ def _product_output(paths: TrustPaths, out: PublishedOutput, resolve: Mapping[st
             description=out.description or meta.description, contentType="text/plain", producer=PRODUCER),
     }
     if out.schema is not None:
-        facets["schema"] = schema_facet(out.schema)
+        facets["schema"] = schema_facet(out.schema, out.column_descriptions)
     if out.column_lineage:
         facets["columnLineage"] = column_lineage_facet(out.column_lineage, resolve)
     if out.policy_version is not None:
@@ -138,12 +138,29 @@ def _product_output(paths: TrustPaths, out: PublishedOutput, resolve: Mapping[st
     return OutputDataset(namespace=namespace, name=name, facets=facets, outputFacets=output_facets)
 
 
+def _seed_datasets(paths: TrustPaths) -> dict[str, tuple[str, str]]:
+    """Reference seeds by their column-lineage key (``seed:<name>``), as the dbt model events name them."""
+    from trust_assets.lib.evaluation.lineage.dbt_graph import load_dbt_lineage, warehouse_dataset
+
+    graph = load_dbt_lineage()
+    if graph is None:
+        return {}
+    return {str(graph.key(s)): warehouse_dataset(paths, graph.relation(s)) for s in graph.seeds()}
+
+
 def build_event(paths: TrustPaths, step: StepRun, event_type: str, *, outputs: Sequence[PublishedOutput] = (),
-                error: BaseException | str | None = None, event_time: str | None = None) -> dict[str, Any]:
-    """One RunEvent as a plain dict (serialised by openlineage-python), not yet validated or written."""
+                error: BaseException | str | None = None, event_time: str | None = None,
+                datasets_out: Sequence[Any] = ()) -> dict[str, Any]:
+    """One RunEvent as a plain dict (serialised by openlineage-python), not yet validated or written.
+
+    Inputs are the step's source reads and ``step.datasets``; outputs the published products and
+    ``datasets_out`` (``datasets.Dataset``).
+    """
     from openlineage.client.event_v2 import Run, RunEvent, RunState
     from openlineage.client.facet_v2 import error_message_run
     from openlineage.client.serde import Serde
+
+    from trust_assets.lib.evaluation.lineage.datasets import input_dataset, output_dataset
 
     run_facets = _run_facets(step)
     if error is not None:
@@ -160,15 +177,19 @@ def build_event(paths: TrustPaths, step: StepRun, event_type: str, *, outputs: S
         t.key: dataset_identity(paths.source_table(t.dept, t.table))
         for t in SOURCE_TABLES if t.key not in {r.key for r in step.inputs}
     }
+    if any(key.startswith("seed:") for out in outputs for entries in out.column_lineage.values()
+           for key, *_ in entries):
+        resolve |= _seed_datasets(paths)
     inputs = _source_inputs(paths, step.inputs)
     inputs += [_candidate_input(paths, out) for out in outputs if out.assertions]
+    inputs += [input_dataset(d) for d in step.datasets]
     event = RunEvent(
         eventType=RunState(event_type),
         eventTime=event_time or _now(),
         run=Run(runId=step.run_id, facets=run_facets),
-        job=_job(step.job),
+        job=_job(step.job, "ASSET" if step.parent_run_id else "JOB"),  # a root run is the Dagster job
         inputs=inputs,
-        outputs=[_product_output(paths, out, resolve) for out in outputs],
+        outputs=[_product_output(paths, out, resolve) for out in outputs] + [output_dataset(d) for d in datasets_out],
         producer=PRODUCER,
     )
     return Serde.to_dict(event)

@@ -74,6 +74,8 @@ class PublishedOutput:
     """``"<column>:<reason>" -> count``, the same shape as the ``trust.suppressed`` commit metadata."""
     location: str | None = None
     description: str | None = None
+    column_descriptions: Mapping[str, str] = field(default_factory=dict)
+    """Column -> description (the dbt YAML's), for the schema facet."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class StepRun:
     parent_run_id: str | None = None
     parent_job: str | None = None
     inputs: tuple[SourceRead, ...] = ()
+    #: other inputs (``datasets.Dataset``: dbt relations, marts, candidates), repeated on COMPLETE / FAIL
+    datasets: tuple[Any, ...] = ()
 
 
 def dataset_identity(location: str | os.PathLike[str]) -> tuple[str, str]:

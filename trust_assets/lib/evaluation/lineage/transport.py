@@ -84,18 +84,20 @@ class LineageEmitter:
 
     def run_started(self, job: str, *, parent_run_id: str | None = None, parent_job: str | None = None,
                     inputs: Sequence[SourceRead] = (), run_id: str | None = None,
-                    event_time: str | None = None) -> StepRun:
+                    event_time: str | None = None, datasets: Sequence[Any] = ()) -> StepRun:
         from openlineage.client.uuid import generate_new_uuid
 
         step = StepRun(run_id=run_id or str(generate_new_uuid()), job=job, parent_run_id=parent_run_id,
-                       parent_job=parent_job, inputs=tuple(inputs))
+                       parent_job=parent_job, inputs=tuple(inputs), datasets=tuple(datasets))
         self.emit(build_event(self.paths, step, "START", event_time=event_time))
         return step
 
     def run_completed(self, step: StepRun, *, outputs: Sequence[PublishedOutput] = (),
-                      event_time: str | None = None) -> dict[str, Any]:
-        return self.emit(build_event(self.paths, step, "COMPLETE", outputs=outputs, event_time=event_time))
+                      event_time: str | None = None, datasets_out: Sequence[Any] = ()) -> dict[str, Any]:
+        return self.emit(build_event(self.paths, step, "COMPLETE", outputs=outputs, event_time=event_time,
+                                     datasets_out=datasets_out))
 
     def run_failed(self, step: StepRun, error: BaseException | str, *,
-                   event_time: str | None = None) -> dict[str, Any]:
-        return self.emit(build_event(self.paths, step, "FAIL", error=error, event_time=event_time))
+                   event_time: str | None = None, datasets_out: Sequence[Any] = ()) -> dict[str, Any]:
+        return self.emit(build_event(self.paths, step, "FAIL", error=error, event_time=event_time,
+                                     datasets_out=datasets_out))
