@@ -16,6 +16,8 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 AGREEMENTS_DIR = PROJECT_ROOT / "agreements"
 POLICIES_DIR = PROJECT_ROOT / "policies"
+#: What the catalogue says that code cannot know: contacts, the sharing endpoint (TRUST_CATALOGUE_CONFIG overrides).
+CATALOGUE_CONFIG = PROJECT_ROOT / "config" / "catalogue.yaml"
 #: Public reference data shipped with the project (ONS districts, SIC 2007, sector subject areas) as dbt seeds.
 REFERENCE_DIR = DBT_PROJECT_DIR / "seeds"
 #: The project compiled once at set-up for column lineage (placeholder pins, no data read): manifest + traced hops.
