@@ -71,7 +71,10 @@ def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, s
         name = product.name
         for check in audit.checks[name]:
             yield dg.AssetCheckResult(asset_key=candidate_key(product), check_name=check.name, passed=check.passed,
-                                      description=check.description, metadata=check.metadata,
+                                      description=check.description, metadata={
+                                          **check.metadata,
+                                          **({"data_docs": dg.MetadataValue.path(str(audit.data_docs[name]))}
+                                             if name in audit.data_docs else {})},
                                       severity=dg.AssetCheckSeverity.ERROR)
         yield dg.MaterializeResult(
             asset_key=candidate_key(product),

@@ -80,6 +80,7 @@ def _check_terms(state: SharingState, request: Request, key: str, recipient: str
     origin = state.projector.origin_of(key)
     if origin is None:
         raise SharingError(404, "RESOURCE_DOES_NOT_EXIST", "file is no longer cached; run the query again")
+    audit(request, schema=origin["schema"], table=origin["table"])  # so bytes served count against the table
     shared = agreement.table(origin["schema"], origin["table"])
     changed = SharingError(403, "PERMISSION_DENIED", f"agreement {agreement_id} has changed since this URL was "
                            "issued; run the query again for files under its current terms")

@@ -131,8 +131,10 @@ def test_report_has_every_product_version_and_figure(fake_trust: TrustPaths) -> 
         for v in range(VERSIONS_PER_PRODUCT):
             assert f'data-product="{p.name}" data-version="{v}"' in page
     assert page.count("<svg") == 5  # lineage graph + four trend charts
-    assert "Lineage graph" in page and "stg_dwp__claimants" in page and "int_people_linked" in page
-    assert "ons-analyst: 2 reads, 6.0 KB" in page
+    # the graph is dbt's manifest, not the names the commits list
+    assert "Lineage graph" in page and "stg_dwp__uc_claims" in page and "int_uc_claims_conformed" in page
+    assert "int_people_linked" not in page
+    assert "ons-analyst: 2 queries" in page
     assert "&lt;script&gt;evil&lt;/script&gt;" in page and "<script>evil" not in page  # escaped
     assert "&lt;&amp;&gt;" in page  # check descriptions are escaped too
     assert "disclosure check failed: dominance" in page  # FAIL event surfaced
@@ -212,3 +214,68 @@ def test_warning_checks_are_not_counted_as_failures(fake_trust: TrustPaths) -> N
     warned = dataclasses.replace(version, checks=[*version.checks, {"name": "rows_excluded", "passed": False,
                                                                     "severity": "WARN"}])
     assert warned.checks_warned == 1 and warned.checks_failed == version.checks_failed
+
+
+def test_failed_runs_and_blocked_releases_are_listed_with_their_cause(tmp_path: Path) -> None:
+    from trust_assets.lib.evaluation.lineage.stages import AUDIT_JOB, PIN_JOB, stage
+
+    paths = TrustPaths(tmp_path)
+    emitter = LineageEmitter(paths)
+    with stage(emitter, AUDIT_JOB, "11111111-2222-4333-8444-555555555555", "monthly_products") as step:
+        step.block("publication blocked by failed checks: sector_region_monthly:expectations: 3 rows")
+    with pytest.raises(RuntimeError), stage(emitter, PIN_JOB, "21111111-2222-4333-8444-555555555555",
+                                            "monthly_products"):
+        raise RuntimeError("cannot read dwp/uc_claims in place")
+    page = build_report(paths)
+    assert "2 runs did not publish: 1 releases blocked by a failing check, 1 failed with an error" in page
+    assert "sector_region_monthly:expectations: 3 rows" in page and "release blocked" in page
+    assert "RuntimeError: cannot read dwp/uc_claims in place" in page
+
+
+def test_bytes_received_come_from_what_the_server_sent(tmp_path: Path) -> None:
+    from trust_assets.lib.evaluation.report.activity import bytes_by_day, recipient_totals
+
+    audit = [
+        {"time": "2026-01-05T10:00:00Z", "recipient": "analyst", "table": "sector_region_monthly", "version": 3,
+         "status": 200, "bytes_sent": 900},                                  # the query: a small JSON answer
+        {"time": "2026-01-05T10:00:01Z", "recipient": "analyst", "table": "sector_region_monthly",
+         "file": "ab.parquet", "status": 200, "bytes_sent": 1_048_576},       # the download
+        {"time": "2026-01-07T09:00:00Z", "recipient": "analyst", "file": "cd.parquet", "status": 206,
+         "bytes_sent": 1_048_576},
+        {"time": "2026-01-07T09:00:00Z", "recipient": "analyst", "status": 403, "bytes_sent": 120},
+    ]
+    [totals] = recipient_totals(audit)
+    assert (totals.requests, totals.denied, totals.files) == (4, 1, 2)
+    assert totals.bytes_sent == 900 + 2 * 1_048_576
+    assert totals.tables == {"sector_region_monthly": 1_048_576, "unattributed": 1_048_576}
+    days = bytes_by_day(audit)["analyst"]
+    assert [d for d, _ in days] == [0, 2] and round(days[1][1], 3) == 1.0
+
+
+def test_latency_counts_new_source_data_only_and_old_versions_are_summarised(tmp_path: Path) -> None:
+    from trust_assets.lib.evaluation.report.activity import new_source_versions
+    from trust_assets.lib.evaluation.report.data import ProductVersion
+    from trust_assets.lib.evaluation.report.html import VERSION_ROWS, _product_section
+
+    name = PRODUCTS[0].name
+    versions = [ProductVersion(name, v, 1_000_000 + v, months=("2025-01", "2025-02", "2025-03", "2025-05"),
+                               sources={"dwp/uc_claims": v // 2}, source_commit_times={"dwp/uc_claims": 1000})
+                for v in range(VERSION_ROWS + 8)]
+    fresh, again = new_source_versions(versions)
+    assert [v.version for v in fresh] == list(range(0, VERSION_ROWS + 8, 2))  # every other one republishes
+    assert len(again) == (VERSION_ROWS + 8) // 2
+    html = _product_section(name, versions, [])
+    assert html.count("<tr data-product") == VERSION_ROWS and "8 older versions (v0–v7" in html
+    assert "2025-01..2025-03, 2025-05" in html and "republication" in html
+
+
+def test_the_report_stays_small_as_versions_grow(tmp_path: Path) -> None:
+    from trust_assets.lib.evaluation.report.data import ProductVersion
+    from trust_assets.lib.evaluation.report.html import _product_section
+
+    def size(n: int) -> int:
+        versions = [ProductVersion(PRODUCTS[0].name, v, v, months=(f"2025-{1 + v % 12:02d}",),
+                                   sources={"dwp/uc_claims": v}) for v in range(n)]
+        return len(_product_section(PRODUCTS[0].name, versions, []))
+
+    assert size(200) < 1.1 * size(20)

@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from trust_assets.lib.evaluation.report.data import ProductVersion
 from trust_assets.lib.registry.products import PRODUCTS
 from trust_assets.lib.registry.sources import SOURCE_TABLES
 
@@ -134,54 +133,39 @@ LAYER_COLOURS = ("#e8f1f8", "#f3f2f1", "#f3f2f1", "#fff7e6", "#fdf0f3", "#e6f4ea
 LAYER_STROKES = ("#1d70b8", "#6f777b", "#6f777b", "#f47738", "#d4351c", "#00703c")
 
 
-def _model_layer(name: str) -> int:
-    if name.startswith("stg_"):
-        return 1
-    if name.startswith("int_"):
-        return 2
-    return 3
+_FQN_LAYERS = {"staging": 1, "intermediate": 2, "marts": 3, "audit": 3}
 
 
-def lineage_graph(histories: Mapping[str, Sequence[ProductVersion]]) -> tuple[dict[str, tuple[int, str]],
-                                                                            set[tuple[str, str]]]:
-    """Nodes ``id -> (layer, label)`` and edges, from the sources and models each product's versions recorded.
-
-    The commit metadata lists which models fed a product but not how they connect, so edges follow dbt's naming
-    convention: ``stg_<dept>__*`` reads that department's sources, ``int_*`` reads the product's staging models,
-    marts read its intermediate models (or staging when it has none), and the mart named after the product (or
-    every mart it lists) becomes the candidate that is audited and published. Products never published still
-    appear, fed by every source, so the picture shows the whole flow.
+def lineage_graph(graph: Any) -> tuple[dict[str, tuple[int, str]], set[tuple[str, str]]]:
+    """Nodes ``id -> (layer, label)`` and edges from dbt's manifest (``lineage.dbt_graph.DbtLineage``): every
+    ``depends_on`` edge as dbt records it, sources and reference seeds on the left, then each mart named after a
+    product becomes the candidate that is audited and published. ``graph`` None (no manifest) draws the stages only.
     """
     nodes: dict[str, tuple[int, str]] = {}
     edges: set[tuple[str, str]] = set()
-    for table in SOURCE_TABLES:
-        nodes[f"src:{table.key}"] = (0, table.key)
     for p in PRODUCTS:
-        versions = histories.get(p.name, ())
-        sources = sorted({k for v in versions for k in v.sources}) or [t.key for t in SOURCE_TABLES]
-        models = sorted({m for v in versions for m in v.models})
-        for key in sources:
-            nodes.setdefault(f"src:{key}", (0, key))
-        by_layer: dict[int, list[str]] = defaultdict(list)
-        for m in models:
-            layer = _model_layer(m)
-            by_layer[layer].append(m)
-            nodes[f"model:{m}"] = (layer, m)
-        for m in by_layer[1]:
-            dept = m[4:].split("__", 1)[0]
-            feeding = [k for k in sources if k.split("/", 1)[0] == dept] or sources
-            edges |= {(f"src:{k}", f"model:{m}") for k in feeding}
-        previous = [f"src:{k}" for k in sources]
-        for layer in (1, 2, 3):
-            if by_layer[layer]:
-                if layer > 1:
-                    edges |= {(a, f"model:{m}") for a in previous for m in by_layer[layer]}
-                previous = [f"model:{m}" for m in by_layer[layer]]
-        marts = [f"model:{m}" for m in by_layer[3] if m == p.name] or previous
         nodes[f"cand:{p.name}"] = (4, p.name)
         nodes[f"pub:{p.name}"] = (5, p.name)
-        edges |= {(m, f"cand:{p.name}") for m in marts}
         edges.add((f"cand:{p.name}", f"pub:{p.name}"))
+    if graph is None:
+        for table in SOURCE_TABLES:
+            nodes[f"src:{table.key}"] = (0, table.key)
+        return nodes, edges
+    for node_id, node in graph.nodes.items():
+        kind = node.get("resource_type")
+        if kind == "source" and graph.key(node_id):
+            nodes[node_id] = (0, str(graph.key(node_id)))
+        elif kind == "seed":
+            nodes[node_id] = (0, f"reference: {node.get('name')}")
+        elif kind == "model":
+            layer = next((_FQN_LAYERS[part] for part in node.get("fqn", []) if part in _FQN_LAYERS), 3)
+            nodes[node_id] = (layer, str(node.get("name")))
+    edges |= {(a, b) for a, b in graph.edges() if a in nodes and b in nodes}
+    for p in PRODUCTS:
+        try:
+            edges.add((graph.model_id(p.name), f"cand:{p.name}"))
+        except KeyError:
+            continue
     return nodes, edges
 
 

@@ -197,7 +197,7 @@ def reads_of(records: Iterable[Mapping[str, Any]], product_name: str, version: i
             continue
         entry.reads += 1
         entry.files += int_or_none(r.get("files")) or 0
-        entry.bytes += int_or_none(r.get("bytes")) or 0
+        entry.bytes += int_or_none(r.get("bytes_sent")) or int_or_none(r.get("bytes")) or 0
         if r.get("agreement"):
             entry.agreements.add(str(r["agreement"]))
     return sorted(by_recipient.values(), key=lambda e: e.recipient)
