@@ -119,8 +119,23 @@ def take_checkpoint(paths: TrustPaths, source: str) -> dict[str, Any]:
 
 
 def checkpoint_release(paths: TrustPaths, run_id: str) -> dict[str, Any]:
-    """The release step: a checkpoint per release, returned so the release record can carry a copy."""
-    return take_checkpoint(paths, f"release:{run_id}")
+    """The release step: one checkpoint per release, returned so the release record can carry a copy.
+
+    Idempotent per run id, as release steps must be (a retry or recovery may run it again): an existing, validly
+    signed checkpoint of this release is returned instead of writing another.
+    """
+    source = f"release:{run_id}"
+    target = paths.access_checkpoints
+    if target.exists():
+        key = audit_key(paths)
+        for line in target.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("source") == source and signature_ok(key, record):
+                return record
+    return take_checkpoint(paths, source)
 
 
 def read_checkpoints(paths: TrustPaths, extra: Iterable[dict[str, Any]] = ()) -> tuple[list[Checkpoint], list[str]]:

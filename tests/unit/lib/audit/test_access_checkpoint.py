@@ -22,6 +22,8 @@ def test_release_checkpoint_records_the_log_end_signed(tmp_path: Path) -> None:
                                 json.dumps({"seq": 2, "hash": "b" * 64}) + "\n")
     record = checkpoint_release(paths, "run-1")
     assert (record["seq"], record["hash"], record["source"]) == (2, "b" * 64, "release:run-1")
+    assert checkpoint_release(paths, "run-1") == record  # idempotent per release, as release steps must be
+    assert len(paths.access_checkpoints.read_text().splitlines()) == 1
     good, problems = read_checkpoints(paths)
     assert [c.seq for c in good] == [2] and problems == []
     assert oct(paths.access_checkpoints.stat().st_mode & 0o777) == "0o600"
