@@ -138,3 +138,27 @@ def test_token_endpoint_refuses_bad_clients(world: World) -> None:
         forged_payload = base64.urlsafe_b64encode(json.dumps({**claims, "r": "bearer-c"}).encode()).decode()
         forged = http.get(f"{endpoint}/shares", headers={"Authorization": f"Bearer lma_{forged_payload}.{sig}"})
         assert forged.status_code == 401 and "not recognised" in forged.json()["message"]
+
+
+def test_official_client_reads_with_a_bearer_profile_over_https(world: World, monkeypatch: pytest.MonkeyPatch
+                                                                 ) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(world.cert))
+    monkeypatch.setenv("SSL_CERT_FILE", str(world.cert))
+    (world.agreements / "bearer-e.yaml").write_text(PRODUCTS.replace("analyst-products", "bearer-e")
+                                                    .replace("recipient: analyst", "recipient: bearer-e"))
+    with _server(world) as endpoint:
+        issued = RecipientStore(world.paths).create("bearer-e", endpoint=endpoint)
+        frame = delta_sharing.load_as_pandas(f"{issued.profile_path}#products.default.local_labour_market_monthly")
+        assert sorted(frame["claimants"]) == [10, 20]
+
+
+def test_public_url_is_the_base_of_every_signed_url(world: World) -> None:
+    store = RecipientStore(world.paths)
+    (world.agreements / "bearer-f.yaml").write_text(PRODUCTS.replace("analyst-products", "bearer-f")
+                                                    .replace("recipient: analyst", "recipient: bearer-f"))
+    token = store.create("bearer-f").token
+    with _server(world, public_url="https://sharing.example.org") as endpoint:
+        response = httpx.post(f"{endpoint}{TABLE}/query", json={}, verify=str(world.cert),
+                              headers={"Authorization": f"Bearer {token}", "Host": "evil.example"})
+    urls = [json.loads(line)["file"]["url"] for line in response.text.splitlines() if '"file"' in line]
+    assert urls and all(u.startswith("https://sharing.example.org/delta-sharing/files/") for u in urls)
