@@ -70,5 +70,14 @@
 
 
 {% macro spark__delta_source(dept, table) -%}
-  {{ default__delta_source(dept, table) }}
+  {#- The same pinned snapshot through a catalog name, not delta.`<uri>`: Sail re-parses a stored view's text
+      without the backticks around `/` (macros/cross_db/relations.sql, trust_register_existing_tables, registers the
+      name at the pin's location when the run starts). -#}
+  {%- set pin = trust_source_pin(dept, table) -%}
+  {{ trust_spark_source_relation(dept, table) }} version as of {{ pin.version }}
+{%- endmacro %}
+
+
+{% macro trust_spark_source_relation(dept, table) -%}
+  {{ target.schema }}.trust_source__{{ dept }}__{{ table }}
 {%- endmacro %}

@@ -74,7 +74,8 @@
 
 
 {% macro trust_months_after(expression, months) -%}
-  {{ dbt.cast(dbt.dateadd('month', months, expression), api.Column.translate_type('date')) }}
+  {#- The date `months` months after a date (macros/cross_db/dates.sql: the engines spell it differently). -#}
+  {{ trust_add_months_sql(expression, months) }}
 {%- endmacro %}
 
 

@@ -25,8 +25,9 @@ class Bench:
         self.echo = echo
         self.loads: list[str] = []
 
-    def measure(self, label: str, home: Path, kind: str, arg: str, before=None):
-        """``runs`` samples of one worker; ``before`` runs (untimed) ahead of each sample."""
+    def measure(self, label: str, home: Path, kind: str, arg: str, before=None, env: dict[str, str] | None = None):
+        """``runs`` samples of one worker; ``before`` runs (untimed) ahead of each sample; ``env`` adds variables
+        (the engine setting) to the worker's environment."""
         from trust_assets.bench.data import bench_env
         from trust_assets.bench.measure import Summary, run_checked
         from trust_assets.bench.report import gib, load_average
@@ -36,7 +37,8 @@ class Bench:
         for index in range(self.runs):
             if before is not None:
                 before()
-            sample = run_checked(_worker(kind, arg), bench_env(home), max_rss=self.max_rss, disk=self.disk_guard(home))
+            sample = run_checked(_worker(kind, arg), {**bench_env(home), **(env or {})}, max_rss=self.max_rss,
+                                 disk=self.disk_guard(home))
             stopped = " (stopped: over the memory limit)" if sample.over_memory else ""
             self.echo(f"[bench] {label} run {index + 1}/{self.runs}: {sample.wall_s:.1f} s, "
                       f"peak {gib(sample.peak_rss)} GiB{stopped} (load {load_average()})")
@@ -89,8 +91,25 @@ def source_sizes(home: Path) -> str:
     return "; ".join(parts)
 
 
-def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool = True) -> tuple[str, str]:
-    """Pipeline, floor and peer for the last generated month; returns (docs section, its key).
+def spark_bench(bench: Bench, home: Path, month: str, spark_remote: str) -> tuple[list, str]:
+    """The same month through the Spark engine (``trust run --engine spark``): rows and its steps table.
+
+    The first timed run creates the Spark marts (no earlier months on Spark: the DuckDB warm-up does not carry
+    over); the later ones extend them, as a monthly run would.
+    """
+    from trust_assets.bench.report import Row, steps_table
+
+    env = {"TRUST_ENGINE": "spark", "TRUST_SPARK_REMOTE": spark_remote}
+    summary, samples = bench.measure("pipeline on spark", home, "pipeline", month, env=env)
+    detail = ["Pipeline steps on Spark (Sail, Dagster STEP_SUCCESS durations):", "",
+              steps_table(bench.steps(home, samples), summary.wall_s), ""]
+    return [Row(f"pipeline on Spark (Sail at {spark_remote})", summary)], "\n".join(detail)
+
+
+def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool = True,
+                spark_remote: str = "") -> tuple[str, str]:
+    """Pipeline, floor and peer for the last generated month (and the pipeline on Spark when ``spark_remote``);
+    returns (docs section, its key).
 
     A pipeline that cannot finish (a failed build, a disk filling with DuckDB's spill) is reported as such and the
     floor and the peer are still measured: what did not fit is a result too.
@@ -116,6 +135,10 @@ def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool =
         shutil.rmtree(TrustPaths(home).warehouse.with_name("warehouse.duckdb.tmp"), ignore_errors=True)
     floor, _ = bench.measure("floor", home, "floor", month)
     rows = [Row("pipeline (Dagster end to end)", pipeline)] if pipeline else []
+    spark_detail = ""
+    if spark_remote:
+        spark_rows, spark_detail = spark_bench(bench, home, month, spark_remote)
+        rows += spark_rows
     rows.append(Row("floor (DuckDB, one query per product)", floor))
     if peer:
         peer_summary, _ = bench.measure("peer", home, "peer", month)
@@ -128,10 +151,10 @@ def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool =
     body = "\n".join([
         f"## {spec.scale}: month {month} ({spec.months} generated months, seed {spec.seed})", "",
         f"Sources: {source_sizes(home)}.", "",
-        results_table(rows), "", *detail, "",
+        results_table(rows), "", *detail, "", *([spark_detail] if spark_detail else []),
         *machine_lines(machine(), bench.loads),
     ])
-    return body, spec.scale
+    return body, f"{spec.scale}-spark" if spark_remote else spec.scale
 
 
 def history_bench(bench: Bench, root: Path, scale: str, seed: int) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.transform.engine import ENGINES, Engine
 from trust_assets.synth.scales import SCALES
 
 
@@ -33,11 +34,22 @@ from trust_assets.synth.scales import SCALES
               help="Also time the batch-copy peer (it copies whole tables into memory).")
 @click.option("--memory-limit", type=click.FloatRange(0.5, None), default=None, metavar="GIB",
               help="Stop any measured run whose process tree passes this much memory (default: 70% of RAM).")
+@click.option("--engine", type=click.Choice(ENGINES), default="duckdb", show_default=True,
+              help="spark: also time the same month through the Spark engine, beside DuckDB.")
+@click.option("--spark-remote", metavar="sc://HOST:PORT", default=None,
+              help="The Spark Connect server for --engine spark (default: $TRUST_SPARK_REMOTE; "
+              "`bash scripts/services.sh start spark` prints a local one).")
 @click.option("--docs/--no-docs", default=True, show_default=True, help="Refresh docs/benchmarks.md.")
 def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, history: bool, history_scale: str,
-          pipeline_too: bool, peer: bool, memory_limit: float | None, docs: bool) -> None:
+          pipeline_too: bool, peer: bool, memory_limit: float | None, engine: str, spark_remote: str | None,
+          docs: bool) -> None:
     """Time one month of the pipeline against the floor (DuckDB) and a batch-copy peer (pandas)."""
     import psutil
+
+    from trust_assets.cli.run import choose_engine
+
+    remote = choose_engine(engine, spark_remote).spark_remote
+    Engine().export()  # the DuckDB measurements run on DuckDB; the Spark row sets its own environment
 
     from trust_assets.bench.data import DataSpec, default_root
     from trust_assets.bench.measure import MeasureError
@@ -52,7 +64,7 @@ def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, hist
             body, key = history_bench(runner, root, history_scale, seed)
         else:
             target = home.resolve() if home else default_root(TrustPaths.from_env()) / scale
-            body, key = month_bench(runner, target, DataSpec(scale, months, seed), peer, pipeline_too)
+            body, key = month_bench(runner, target, DataSpec(scale, months, seed), peer, pipeline_too, remote)
     except (MeasureError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("\n" + body)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.transform.engine import ENGINES, Engine, EngineError
 
 
 def parse_pins(pins: tuple[str, ...]) -> dict[str, int]:
@@ -20,6 +21,16 @@ def parse_pins(pins: tuple[str, ...]) -> dict[str, int]:
     return versions
 
 
+def choose_engine(name: str | None, spark_remote: str | None) -> Engine:
+    """The engine for this command's runs, exported so the Dagster resource (and dbt) see the same setting."""
+    try:
+        chosen = Engine.choose(name, spark_remote)
+    except EngineError as exc:
+        raise click.BadParameter(str(exc), param_hint="--engine/--spark-remote") from None
+    chosen.export()
+    return chosen
+
+
 @click.command()
 @click.option("--months", "months_spec", metavar="SPEC",
               help="Months to build: 2025-01..2025-06, 2025-01,2025-03, or all (default: every month in the sources).")
@@ -30,16 +41,28 @@ def parse_pins(pins: tuple[str, ...]) -> dict[str, int]:
 @click.option("--share-profile", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Read the department tables through Delta Sharing with this profile file (shares named "
               "<dept>.default.<table>) instead of direct Delta paths.")
+@click.option("--engine", type=click.Choice(ENGINES), default=None,
+              help="Where dbt runs: duckdb (embedded, the default) or spark (a Spark Connect server; "
+              "default: $TRUST_ENGINE).")
+@click.option("--spark-remote", metavar="sc://HOST:PORT", default=None,
+              help="The Spark Connect server for --engine spark (default: $TRUST_SPARK_REMOTE; "
+              "`bash scripts/services.sh start spark` prints a local one).")
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's and dbt's step logs on the console.")
 def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None, share_profile: str | None,
-        verbose: bool) -> None:
+        engine: str | None, spark_remote: str | None, verbose: bool) -> None:
     """Run the pipeline through Dagster for one or more months (the job the UI runs)."""
     from trust_assets.lib.months import parse_month_spec
     from trust_assets.lib.sources.available import shared_source_months, source_months
     from trust_assets.lib.sources.delta_pins import SourceError
     from trust_assets.runs.execute import RunError, run_months
+    from trust_assets.runs.instance import InstanceError, postgres_url
 
     paths = TrustPaths.from_env()
+    choose_engine(engine, spark_remote)
+    try:
+        postgres_url()
+    except InstanceError as exc:
+        raise click.UsageError(str(exc)) from None
     if reproduce:
         from trust_assets.runs.reproduce import ReproduceError, reproduce_publication
 

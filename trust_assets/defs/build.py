@@ -17,7 +17,7 @@ def build_definitions() -> dg.Definitions:
     from trust_assets.defs.jobs import MONTHLY_JOB, monthly_job, observe_job
     from trust_assets.defs.partitions import monthly_partitions
     from trust_assets.defs.publish.assets import published_products
-    from trust_assets.defs.resources import SourcePins, TrustStorage
+    from trust_assets.defs.resources import SourcePins, TransformEngine, TrustStorage
     from trust_assets.defs.sources.assets import department_tables, pinned_sources
     from trust_assets.defs.sources.sensors import build_sensor
     from trust_assets.defs.transform.assets import build_dbt_assets, dbt_project
@@ -32,6 +32,7 @@ def build_definitions() -> dg.Definitions:
         resources={
             "trust": TrustStorage(),
             "source_pins": SourcePins(),
+            "engine": TransformEngine(),
             # The dbt beside this interpreter: the UI may be started without the venv on PATH.
             "dbt": DbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
         },

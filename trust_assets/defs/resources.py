@@ -11,6 +11,7 @@ from pydantic import Field, PrivateAttr
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.sources import SOURCE_TABLES, SourceTable
 from trust_assets.lib.sources.delta_pins import SourcePin, pin
+from trust_assets.lib.transform.engine import Engine, EngineError
 
 
 def resolve_storage() -> TrustPaths:
@@ -33,6 +34,23 @@ class TrustStorage(dg.ConfigurableResource):
         if self._paths is None:
             self._paths = resolve_storage()
         return self._paths
+
+
+class TransformEngine(dg.ConfigurableResource):
+    """The engine dbt runs on (lib/transform/engine.py): DuckDB by default, or a Spark Connect server.
+
+    Empty fields mean "the environment's setting" (``TRUST_ENGINE``, ``TRUST_SPARK_REMOTE``), read when a run asks:
+    ``trust run --engine``, ``trust ui --engine`` and the daemon's sensor runs share that one setting.
+    """
+
+    name: str = ""
+    spark_remote: str = ""
+
+    def engine(self) -> Engine:
+        try:
+            return Engine.choose(self.name or None, self.spark_remote or None)
+        except EngineError as exc:
+            raise dg.Failure(str(exc)) from None
 
 
 class SourcePins(dg.ConfigurableResource):

@@ -61,6 +61,16 @@ class TrustPaths:
         return self.trust / "warehouse.duckdb"
 
     @property
+    def spark_marts(self) -> Path:
+        """The Spark engine's marts and audit model: Delta tables kept between runs (incremental), aggregates only."""
+        return self.trust / "spark" / "marts"
+
+    @property
+    def spark_scratch(self) -> Path:
+        """The Spark engine's person-level intermediate and reference tables for one run: removed after it."""
+        return self.trust / "spark" / "scratch"
+
+    @property
     def candidates(self) -> Path:
         """Release candidates awaiting audit (write–audit–publish): never read by analysts."""
         return self.trust / "candidates"

@@ -26,10 +26,74 @@ telemetry:
 """
 
 
+POSTGRES_URL_VAR = "TRUST_DAGSTER_POSTGRES_URL"
+
+#: The production instance: run, event-log and schedule storage on Postgres (the URL stays in the environment,
+#: never in the file), runs queued for the daemon, at most one step at a time in the duckdb_warehouse pool (one
+#: writer of the warehouse and of each published table), and run monitoring to fail runs whose worker died.
+POSTGRES_DAGSTER_YAML = f"""\
+# Written by the trust: the production instance, because {POSTGRES_URL_VAR} is set (docs/deployment.md).
+storage:
+  postgres:
+    postgres_url:
+      env: {POSTGRES_URL_VAR}
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+concurrency:
+  runs:
+    max_concurrent_runs: 4
+  pools:
+    default_limit: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  max_resume_run_attempts: 0
+  poll_interval_seconds: 30
+telemetry:
+  enabled: false
+"""
+
+
+class InstanceError(ValueError):
+    """The instance setting is unusable; the message names the variable."""
+
+
+def postgres_url() -> str:
+    """``$TRUST_DAGSTER_POSTGRES_URL`` with its driver named (psycopg2: with psycopg 3 dagster-postgres's
+    ``NOTIFY run_events, $1`` fails), or '' for the embedded SQLite instance."""
+    value = os.environ.get(POSTGRES_URL_VAR, "").strip()
+    if not value:
+        return ""
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in ("postgresql", "postgres", "postgresql+psycopg2") or "@" not in rest:
+        raise InstanceError(f"{POSTGRES_URL_VAR} must be postgresql://USER:PASSWORD@HOST:PORT/DATABASE, "
+                            f"got {scheme}://…")
+    return f"postgresql+psycopg2://{rest}"
+
+
+def dagster_yaml() -> str:
+    """The instance settings the environment asks for: Postgres when its URL is set, else embedded SQLite."""
+    return POSTGRES_DAGSTER_YAML if postgres_url() else DAGSTER_YAML
+
+
 def export_environment(paths: TrustPaths) -> None:
     """Set the variables child processes read (dbt's profile, the Dagster instance) from the one resolved root."""
     os.environ["TRUST_HOME"] = str(paths.root)
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
+    url = postgres_url()
+    if url:
+        os.environ[POSTGRES_URL_VAR] = url
+
+
+def write_instance_config(paths: TrustPaths) -> None:
+    """Write dagster.yaml for the current setting. A file the trust wrote for the other setting is replaced (the
+    trust owns it); a file someone else wrote is left alone."""
+    config = paths.dagster_home / "dagster.yaml"
+    wanted = dagster_yaml()
+    if not config.exists() or config.read_text() in (DAGSTER_YAML, POSTGRES_DAGSTER_YAML):
+        config.write_text(wanted)
 
 
 def prepare_instance(paths: TrustPaths) -> DagsterInstance:
@@ -38,7 +102,5 @@ def prepare_instance(paths: TrustPaths) -> DagsterInstance:
 
     paths.ensure()
     export_environment(paths)
-    config = paths.dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
+    write_instance_config(paths)
     return DagsterInstance.get()

@@ -1,4 +1,4 @@
-{{ config(unique_key='month', pre_hook=trust_delete_built_months('month')) }}
+{{ config(unique_key='month', pre_hook="{{ trust_delete_built_months('month') }}") }}
 {#-
   What conformance did to the rows each built month used: rows excluded by a source row rule (reasons of
   macros/trust_row_rules.sql: null ids, months out of range, negative pay, district not conformable, conflicting

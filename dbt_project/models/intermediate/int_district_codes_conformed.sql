@@ -31,8 +31,8 @@ successors as (
 
     select
         register_code,
-        nullif({{ dbt.split_part('replaced_by', "','", 1) }}, '') as successor_1,
-        nullif({{ dbt.split_part('replaced_by', "','", 2) }}, '') as successor_2
+        nullif({{ trust_split_part('replaced_by', "','", 1) }}, '') as successor_1,
+        nullif({{ trust_split_part('replaced_by', "','", 2) }}, '') as successor_2
     from authorities
     where not is_current and replaced_by is not null
 
@@ -126,7 +126,7 @@ former_codes as (
     {#- a recoded authority keeps its identity: each former code maps to wherever the authority resolves -#}
     {%- for part in [1, 2, 3] %}
     select
-        nullif({{ dbt.split_part('a.former_gss_codes', "','", part) }}, '') as district_code,
+        nullif({{ trust_split_part('a.former_gss_codes', "','", part) }}, '') as district_code,
         r.*,
         case
             when not r.is_current then 'no_successor'

@@ -1,4 +1,4 @@
-{{ config(unique_key='cohort_month', pre_hook=trust_delete_built_months('cohort_month')) }}
+{{ config(unique_key='cohort_month', pre_hook="{{ trust_delete_built_months('cohort_month') }}") }}
 {#-
   New Universal Credit claimants (claim started in the cohort month, attributes as recorded in that month's stock)
   and how many are in payrolled work 3 and 6 months later. Builds the run's cohort months and reads only the

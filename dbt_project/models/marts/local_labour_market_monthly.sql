@@ -1,4 +1,4 @@
-{{ config(unique_key='month', pre_hook=trust_delete_built_months('month')) }}
+{{ config(unique_key='month', pre_hook="{{ trust_delete_built_months('month') }}") }}
 {#-
   Month x current district (all 361, every built month, zero-filled). Residence-based people counts and pay;
   workplace-based employer counts and business births. Only the built months are read (filters on the

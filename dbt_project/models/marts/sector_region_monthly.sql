@@ -1,4 +1,4 @@
-{{ config(unique_key='month', pre_hook=trust_delete_built_months('month')) }}
+{{ config(unique_key='month', pre_hook="{{ trust_delete_built_months('month') }}") }}
 {#-
   Month x region (9 English regions and the 3 nations) x SIC 2007 section (21), zero-filled. Workplace-based:
   people and pay are placed by their employer's workplace district and section, so a person with jobs in two

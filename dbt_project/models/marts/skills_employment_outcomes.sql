@@ -1,4 +1,4 @@
-{{ config(unique_key='completion_month', pre_hook=trust_delete_built_months('completion_month')) }}
+{{ config(unique_key='completion_month', pre_hook="{{ trust_delete_built_months('completion_month') }}") }}
 {#-
   People who completed (outcome completed or achieved) a further education aim in the completion month, by that
   aim's region, tier-1 sector subject area and National Skills Fund funding, and how many are in payrolled work

@@ -31,3 +31,13 @@ def test_run_names_bad_months_and_pins(trust_home):
 def test_run_without_sources_says_what_to_do(trust_home):
     result = CliRunner().invoke(main, ["run"])
     assert result.exit_code == 1 and "trust synth" in result.output
+
+
+def test_run_names_a_bad_engine_setting(trust_home, monkeypatch):
+    monkeypatch.delenv("TRUST_SPARK_REMOTE", raising=False)
+    no_remote = CliRunner().invoke(main, ["run", "--engine", "spark"])
+    assert no_remote.exit_code == 2 and "needs a Spark Connect URL sc://HOST:PORT" in no_remote.output
+    bad_remote = CliRunner().invoke(main, ["run", "--engine", "spark", "--spark-remote", "localhost:15002"])
+    assert bad_remote.exit_code == 2 and "'localhost:15002' is not a Spark Connect URL" in bad_remote.output
+    unknown = CliRunner().invoke(main, ["run", "--engine", "presto"])
+    assert unknown.exit_code == 2 and "'presto' is not one of 'duckdb', 'spark'" in unknown.output

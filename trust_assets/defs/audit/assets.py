@@ -10,7 +10,7 @@ compliance check as blocking checks; the publish step runs only if all of them p
 import dagster as dg
 
 from trust_assets.defs.partitions import monthly_partitions, months_in_window, release_id
-from trust_assets.defs.resources import SourcePins, TrustStorage
+from trust_assets.defs.resources import SourcePins, TransformEngine, TrustStorage
 from trust_assets.lib.registry.products import PRODUCTS, Product
 
 
@@ -48,7 +48,8 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
     pool="duckdb_warehouse",
     name="release_candidates",
 )
-def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, source_pins: SourcePins):
+def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, source_pins: SourcePins,
+                       engine: TransformEngine):
     """Protect the whole release at once (linked margins tie products together), write candidates, audit them."""
     from trust_assets.lib.audit.candidates import build_release
     from trust_assets.lib.audit.checks import audit_release
@@ -60,7 +61,7 @@ def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, s
     months = months_in_window(context.partition_time_window)
     with stage(LineageEmitter(paths), AUDIT_JOB, context.run.run_id, context.job_name,
                datasets=audit_inputs(paths)) as step:
-        release = build_release(paths, months, release_id(context))
+        release = build_release(paths, months, release_id(context), engine.engine())
         audit = audit_release(paths, release, months, release_id(context))
         step.datasets_out = candidate_outputs(paths, release.candidate_versions, audit.checks)
         if not audit.passed:

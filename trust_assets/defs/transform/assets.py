@@ -12,9 +12,10 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from trust_assets.defs.partitions import monthly_partitions, months_in_window
-from trust_assets.defs.resources import SourcePins
+from trust_assets.defs.resources import SourcePins, TransformEngine, TrustStorage
 from trust_assets.defs.sources.assets import PINNED_SOURCES
 from trust_assets.lib.transform.dbt_args import dbt_build_args
+from trust_assets.lib.transform.engine import Engine
 
 LAYERS = ("staging", "intermediate", "marts")
 
@@ -52,6 +53,28 @@ def _run_results(invocation: Any) -> dict[str, Any] | None:
         return None
 
 
+def _build_args(trust: TrustStorage, engine: Engine, pins: dict, months: list[str]) -> list[str]:
+    """dbt's arguments for the engine. On Spark, tables are Delta under the trust's storage and the run's scratch
+    (person-level intermediates, reference tables) starts empty; _clean_scratch removes it after the run."""
+    if not engine.is_spark:
+        return dbt_build_args(pins, months)
+    from trust_assets.lib.transform.engine import spark_dbt_vars
+
+    paths = trust.paths()
+    engine.export()  # the dbt process reads TRUST_SPARK_REMOTE (profiles.yml)
+    _clean_scratch(trust, engine)
+    paths.spark_marts.mkdir(parents=True, exist_ok=True)
+    return dbt_build_args(pins, months, target=engine.dbt_target,
+                          extra_vars=spark_dbt_vars(paths.spark_marts, paths.spark_scratch))
+
+
+def _clean_scratch(trust: TrustStorage, engine: Engine) -> None:
+    if engine.is_spark:
+        import shutil
+
+        shutil.rmtree(trust.paths().spark_scratch, ignore_errors=True)
+
+
 def dbt_project() -> DbtProject:
     from trust_assets.lib.paths import DBT_PROJECT_DIR
 
@@ -77,7 +100,8 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         ),
         pool="duckdb_warehouse",
     )
-    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, source_pins: SourcePins):
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, source_pins: SourcePins,
+                   trust: TrustStorage, engine: TransformEngine):
         from trust_assets.lib.evaluation.lineage.dbt_events import dbt_stage_inputs, emit_model_events
         from trust_assets.lib.evaluation.lineage.dbt_graph import load_dbt_lineage
         from trust_assets.lib.evaluation.lineage.stages import DBT_JOB, stage
@@ -86,8 +110,9 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
 
         months = months_in_window(context.partition_time_window)
         pins = source_pins.pins()
-        args = dbt_build_args(pins, months)
-        context.log.info(f"dbt build for {months} over " + ", ".join(
+        chosen = engine.engine()
+        args = _build_args(trust, chosen, pins, months)
+        context.log.info(f"dbt build on {chosen.describe()} for {months} over " + ", ".join(
             f"{k}@v{v}" for k, v in source_pins.summary().items()))
         emitter, graph, locations = LineageEmitter(source_pins.paths()), load_dbt_lineage(), pin_locations(pins)
         with stage(emitter, DBT_JOB, context.run.run_id, context.job_name,
@@ -96,6 +121,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
             try:
                 yield from invocation.stream()
             finally:  # one job per model dbt ran, failed or not; the dbt step's FAIL names what failed
+                _clean_scratch(trust, chosen)
                 results = _run_results(invocation)
                 if graph is not None and results:
                     failures = emit_model_events(emitter, graph, results, step.step, locations)

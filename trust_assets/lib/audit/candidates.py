@@ -16,6 +16,7 @@ import pyarrow as pa
 from trust_assets.lib.months import month_dates
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.products import PRODUCTS, product
+from trust_assets.lib.transform.engine import Engine
 
 
 @dataclass
@@ -33,10 +34,13 @@ class Release:
         return published_arrow(name, self.published[name])
 
 
-def read_marts(paths: TrustPaths, months: list[str]) -> dict[str, pd.DataFrame]:
-    """The built months of every mart, read from the DuckDB warehouse (aggregates only, a few thousand rows)."""
+def read_marts(paths: TrustPaths, months: list[str], engine: Engine | None = None) -> dict[str, pd.DataFrame]:
+    """The built months of every mart, read from the DuckDB warehouse (aggregates only, a few thousand rows), or,
+    for the Spark engine, from the marts' Delta tables: through Delta, never through the Spark session."""
     import duckdb
 
+    if engine is not None and engine.is_spark:
+        return read_spark_marts(paths, months)
     con = duckdb.connect(str(paths.warehouse), read_only=True)
     try:
         located = dict(con.execute(
@@ -53,6 +57,26 @@ def read_marts(paths: TrustPaths, months: list[str]) -> dict[str, pd.DataFrame]:
         return marts
     finally:
         con.close()
+
+
+def read_spark_marts(paths: TrustPaths, months: list[str]) -> dict[str, pd.DataFrame]:
+    """The built months of the marts the Spark engine wrote (Delta tables under TrustPaths.spark_marts), selected
+    and ordered by the same SQL as the DuckDB path, so both engines hand disclosure control identical frames."""
+    import duckdb
+    from deltalake import DeltaTable
+
+    marts = {}
+    with duckdb.connect() as con:
+        for p in PRODUCTS:
+            uri = str(paths.spark_marts / p.name)
+            if not DeltaTable.is_deltatable(uri):
+                raise RuntimeError(f"mart {p.name} has no Delta table at {uri}: did dbt build it on Spark?")
+            con.register("mart", DeltaTable(uri).to_pyarrow_table())
+            marts[p.name] = con.execute(
+                f"select * from mart where {p.month_column} in (select cast(unnest(?) as date)) order by all",
+                [month_dates(months)]).fetch_df()
+            con.unregister("mart")
+    return marts
 
 
 def published_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
@@ -76,14 +100,14 @@ def published_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
     return table.cast(pa.schema(fields))
 
 
-def build_release(paths: TrustPaths, months: list[str], run_id: str) -> Release:
+def build_release(paths: TrustPaths, months: list[str], run_id: str, engine: Engine | None = None) -> Release:
     """Protect every product of the run together and write the candidates (one commit each)."""
     from trust_assets.lib.audit.disclosure.policy import load_policy
     from trust_assets.lib.audit.disclosure.protect import protect, suppression_counts
     from trust_assets.lib.publish.commit import replace_months
 
     policy = load_policy()
-    marts = read_marts(paths, months)
+    marts = read_marts(paths, months, engine)
     published = protect(marts, policy)
     release = Release(months, marts, published, suppression_counts(published), policy.version)
     for p in PRODUCTS:

@@ -14,8 +14,9 @@ from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.sources.delta_pins import SourcePin
 
 
-def dbt_vars(pins: Mapping[str, SourcePin], months: Iterable[str]) -> dict:
-    """The ``--vars`` dbt needs: where each source's pinned files are, and which months this run builds."""
+def dbt_vars(pins: Mapping[str, SourcePin], months: Iterable[str], extra: Mapping[str, object] | None = None) -> dict:
+    """The ``--vars`` dbt needs: where each source's pinned files are, and which months this run builds (plus
+    ``extra``, e.g. the Spark engine's table locations from engine.spark_dbt_vars)."""
     built = sorted({month_start(m) for m in months})
     if not built:
         raise ValueError("a run must build at least one month")
@@ -23,6 +24,7 @@ def dbt_vars(pins: Mapping[str, SourcePin], months: Iterable[str]) -> dict:
         "trust_sources": {key: pin.as_dbt_var() for key, pin in sorted(pins.items())},
         "trust_month_start": built[0],
         "trust_month_end": built[-1],
+        **(extra or {}),
     }
 
 
@@ -39,8 +41,12 @@ def placeholder_vars() -> dict:
     return {"trust_sources": sources, "trust_month_start": "2025-01-01", "trust_month_end": "2025-01-01"}
 
 
-def dbt_build_args(pins: Mapping[str, SourcePin], months: Iterable[str], select: str | None = None) -> list[str]:
-    args = ["build", "--vars", json.dumps(dbt_vars(pins, months), sort_keys=True)]
+def dbt_build_args(pins: Mapping[str, SourcePin], months: Iterable[str], select: str | None = None, *,
+                   target: str | None = None, extra_vars: Mapping[str, object] | None = None) -> list[str]:
+    """``dbt build`` for ``months``; ``target`` picks the profile's output (default: the profile's, DuckDB)."""
+    args = ["build", "--vars", json.dumps(dbt_vars(pins, months, extra_vars), sort_keys=True)]
+    if target:
+        args += ["--target", target]
     if select:
         args += ["--select", select]
     return args

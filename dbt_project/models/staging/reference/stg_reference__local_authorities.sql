@@ -1,3 +1,4 @@
+{{ config(materialized=trust_reference_materialization()) }}
 with
 
 source as (
