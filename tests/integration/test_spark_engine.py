@@ -8,6 +8,7 @@ bug is fixed, so the workaround can go.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,11 @@ import pytest
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.products import PRODUCTS
 
-pytestmark = [pytest.mark.integration, pytest.mark.spark]
+pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.timeout(1800)]
+
+#: Not yet seen passing end to end (the shared machine was too loaded to finish four runs): opt in until it has.
+unverified = pytest.mark.skipif(os.environ.get("TRUST_TEST_SPARK_PARITY") != "1",
+                                reason="parity on Sail not yet verified end to end; set TRUST_TEST_SPARK_PARITY=1")
 
 #: One run of two months, then an incremental run of the third: small, and it crosses a session boundary.
 FIRST_RUN, SECOND_RUN = ["2025-01", "2025-02"], ["2025-03"]
@@ -64,6 +69,7 @@ def test_sail_still_breaks_views_over_quoted_identifiers(spark, tmp_path):
         "Sail queries views over delta.`<path>` now: sources need no registration by name"
 
 
+@unverified
 def test_sail_still_fails_create_table_as_with_string_functions(tmp_path):
     """scripts/services/spark.sh: local-cluster mode cannot build this project, so the services start local."""
     from _services import running_service
@@ -74,12 +80,13 @@ def test_sail_still_fails_create_table_as_with_string_functions(tmp_path):
         try:
             session.sql(f"create or replace table canary_source using delta location '{tmp_path / 'source'}' "
                         "as select x from values ('a'), ('b') as t(x)").collect()
-            # dbt-spark's statement for a Delta table model
-            error = _fails(session, f"create or replace table canary_upper using delta location '{tmp_path / 'upper'}' "
-                           "as select upper(x) as u from canary_source")
+            # dbt-spark's statement for a Delta table model, with the functions the reference staging calls
+            errors = [_fails(session, f"create or replace table canary_{name} using delta location "
+                             f"'{tmp_path / name}' as select {name}(x) as u from canary_source")
+                      for name in ("upper", "lower", "trim")]
         finally:
             session.stop()
-    assert "no UDF found for upper" in error, "Sail local-cluster writes string functions now: test parity on it"
+    assert any("no UDF found" in e for e in errors), "Sail local-cluster writes string functions now: test on it"
 
 
 def test_dbt_spark_still_binds_seed_values_unescaped():
@@ -149,6 +156,7 @@ def _published(root: Path, name: str):
     return frame.sort_values(list(product(name).grain)).reset_index(drop=True)
 
 
+@unverified
 def test_duckdb_and_sail_publish_identical_products(parity_homes):
     import pandas as pd
 
@@ -159,6 +167,7 @@ def test_duckdb_and_sail_publish_identical_products(parity_homes):
         pd.testing.assert_frame_equal(on_duckdb, on_spark, check_exact=True, obj=p.name)
 
 
+@unverified
 def test_duckdb_and_sail_give_the_same_check_results(parity_homes):
     (duck, duck_runs), (spark, spark_runs) = parity_homes["duckdb"], parity_homes["spark"]
     for duck_run, spark_run in zip(duck_runs, spark_runs, strict=True):
@@ -168,6 +177,7 @@ def test_duckdb_and_sail_give_the_same_check_results(parity_homes):
         assert any(not passed for passed, _ in on_spark.values()), "the tiny home has warn-level row rule findings"
 
 
+@unverified
 def test_sail_marts_are_delta_tables_that_extend_across_runs(parity_homes):
     """The second run (a new Spark session) found the marts by location and appended its month."""
     from deltalake import DeltaTable
