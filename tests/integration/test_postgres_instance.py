@@ -41,7 +41,8 @@ def test_a_bad_postgres_url_is_named(trust_home, monkeypatch):
 
 @pytest.mark.timeout(1800)
 @pytest.mark.skipif(os.environ.get("TRUST_TEST_SPARK_PARITY") != "1",
-                    reason="not yet verified end to end (the shared machine was too loaded); set TRUST_TEST_SPARK_PARITY=1")
+                    reason="not yet verified end to end (the shared machine was too loaded); "
+                    "set TRUST_TEST_SPARK_PARITY=1")
 def test_month_sensor_tick_and_ui_launch_on_postgres(postgres_home: TrustPaths, tiny_months):
     import dagster as dg
     from dagster._core.run_coordinator import QueuedRunCoordinator
