@@ -69,7 +69,6 @@ def test_sail_still_breaks_views_over_quoted_identifiers(spark, tmp_path):
         "Sail queries views over delta.`<path>` now: sources need no registration by name"
 
 
-@unverified
 def test_sail_still_fails_create_table_as_with_string_functions(tmp_path):
     """scripts/services/spark.sh: local-cluster mode cannot build this project, so the services start local."""
     from _services import running_service
