@@ -13,7 +13,7 @@ from trust_assets.lib.paths import TrustPaths
 @click.command()
 @click.argument("product_name", metavar="PRODUCT")
 @click.option("--version", "-v", "version", type=int, default=None,
-              help="Published Delta version of the product (default: the latest).")
+              help="Published Delta version of the product (default: the one in the latest complete release).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def lineage(product_name: str, version: int | None, as_json: bool) -> None:
     """Trace a published PRODUCT version: source tables and versions, dbt models, checks, suppressed cells,
@@ -33,12 +33,13 @@ def lineage(product_name: str, version: int | None, as_json: bool) -> None:
         raise click.BadParameter(str(exc.args[0]), param_hint="PRODUCT") from None
     if not history:
         raise click.ClickException(
-            f"{product_name} has no published versions yet (no publish commits at "
+            f"{product_name} has no published versions yet (no publish commit in a complete release at "
             f"{paths.published_product(product_name)})")
     chosen = history[-1] if version is None else next((v for v in history if v.version == version), None)
     if chosen is None:
         known = ", ".join(str(v.version) for v in history)
-        raise click.ClickException(f"{product_name} has no published version {version}; published: {known}")
+        raise click.ClickException(f"{product_name} has no published version {version} in a complete release; "
+                                   f"released: {known}")
     reads = reads_of(read_access_audit(paths), product_name, chosen.version)
 
     if as_json:

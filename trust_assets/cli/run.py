@@ -54,7 +54,7 @@ def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None, s
     from trust_assets.lib.months import parse_month_spec
     from trust_assets.lib.sources.available import shared_source_months, source_months
     from trust_assets.lib.sources.delta_pins import SourceError
-    from trust_assets.runs.execute import RunError, run_months
+    from trust_assets.runs.execute import RunError, RunStopped, run_months
     from trust_assets.runs.instance import InstanceError, postgres_url
 
     paths = TrustPaths.from_env()
@@ -84,6 +84,9 @@ def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None, s
         outcomes = run_months(paths, months, versions, log_level="DEBUG" if verbose else "WARNING",
                               share_profile=str(Path(share_profile).resolve()) if share_profile else "",
                               echo=click.echo)
+    except RunStopped as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(130) from None
     except RunError as exc:
         raise click.ClickException(str(exc)) from None
     failed = [o for o in outcomes if not o.success]

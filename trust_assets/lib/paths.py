@@ -86,6 +86,11 @@ class TrustPaths:
         return self.published / product
 
     @property
+    def releases(self) -> Path:
+        """The release manifest (a Delta table): one row per complete release, committed last."""
+        return self.published / "_releases"
+
+    @property
     def lineage(self) -> Path:
         return self.trust / "lineage"
 

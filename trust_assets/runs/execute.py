@@ -7,7 +7,8 @@ and DuckDB's own parallelism is where the cores go.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,27 @@ Echo = Callable[[str], None]
 
 class RunError(Exception):
     """A run could not start or did not succeed; the message says why in a data engineer's words."""
+
+
+class RunStopped(RunError):
+    """The run was stopped by SIGINT or SIGTERM; its Dagster run is marked failed and its slot freed."""
+
+
+def _stopped_message(instance: DagsterInstance, block: list[str]) -> str:
+    """End the interrupted Dagster run (if Dagster has not) and say what state it left."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    from trust_assets.runs.recovery import PROCESS_TAG, process_identity
+
+    mine = instance.get_runs(RunsFilter(tags={PROCESS_TAG: process_identity()},
+                                        statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
+                                                  DagsterRunStatus.CANCELING]))
+    for run in mine:
+        instance.report_run_failed(run, "stopped by a signal (SIGINT/SIGTERM)")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    ids = ", ".join(r.run_id for r in mine) or "(not started)"
+    return (f"stopped by signal during {block[0]}..{block[-1]}: run {ids} marked failed; the published release is "
+            "unchanged or is completed by the next `trust run`")
 
 
 @dataclass(frozen=True)
@@ -65,23 +87,48 @@ def run_months(paths: TrustPaths, months: list[str], versions: dict[str, int] | 
                tags: dict[str, str] | None = None, echo: Echo = print, log_level: str = "WARNING",
                share_profile: str = "") -> list[RunOutcome]:
     """Run the monthly job once per contiguous block of months; returns one outcome per Dagster run."""
+    from trust_assets.runs.recovery import recover
+
     instance = prepare_instance(paths)
-    with run_lock(paths, echo):
+    with run_lock(paths, echo), stop_on_sigterm():
+        recover(paths, instance, echo)
         if not share_profile:  # observation reads the Delta logs directly; a share-only trust cannot
             observe_sources(instance)
         return [_run_block(instance, block, versions, tags, echo, log_level, share_profile)
                 for block in contiguous_blocks(months)]
 
 
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM stops a run the way Ctrl-C does (Dagster then ends the run and dbt cleanly), in the main thread."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run_block(instance: DagsterInstance, block: list[str], versions: dict[str, int] | None,
                tags: dict[str, str] | None, echo: Echo, log_level: str, share_profile: str) -> RunOutcome:
     from trust_assets.definitions import defs
     from trust_assets.defs.jobs import MONTHLY_JOB
+    from trust_assets.runs.recovery import PROCESS_TAG, process_identity
 
     job = defs().resolve_job_def(MONTHLY_JOB)
     echo(f"[run] {block[0]}..{block[-1]}: pin sources, dbt build, audit, publish")
-    result = job.execute_in_process(instance=instance, run_config=quiet_run_config(versions, log_level, share_profile),
-                                    tags={**partition_range_tags(block), **(tags or {})}, raise_on_error=False)
+    run_tags = {**partition_range_tags(block), **(tags or {}), PROCESS_TAG: process_identity()}
+    try:
+        result = job.execute_in_process(instance=instance, tags=run_tags, raise_on_error=False,
+                                        run_config=quiet_run_config(versions, log_level, share_profile))
+    except KeyboardInterrupt:
+        raise RunStopped(_stopped_message(instance, block)) from None
     message = "succeeded" if result.success else failure_message(instance, result.run_id)
     echo(f"[run] {block[0]}..{block[-1]}: run {result.run_id} {message}")
     return RunOutcome(result.run_id, block, result.success, message)

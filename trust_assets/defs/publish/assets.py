@@ -1,7 +1,9 @@
 """Published products: one atomic Delta commit per product, only after every blocking check passed.
 
 This step depends on the candidates, whose checks are blocking, so Dagster does not run it when any check of the
-release failed: the published tables then stay at their last good version.
+release failed: the published tables then stay at their last good version. The release manifest row
+(``lib/publish/releases.py``) is committed last, after the release steps (``defs/publish/steps.py``): until then
+readers keep serving the previous complete release.
 """
 
 
@@ -50,12 +52,13 @@ def run_check_results(context: dg.AssetExecutionContext) -> dict[str, list[dict]
 )
 def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, source_pins: SourcePins):
     """Copy each audited candidate's months into its published table in one commit, with provenance."""
-    from trust_assets.lib.audit.access_checkpoint import checkpoint_release
+    from trust_assets.defs.publish.steps import RELEASE_STEPS
     from trust_assets.lib.audit.disclosure.policy import load_policy
     from trust_assets.lib.evaluation.lineage.stages import PUBLISH_JOB, stage
     from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
     from trust_assets.lib.publish.lineage import publication_outputs
     from trust_assets.lib.publish.release import publish_release, source_reads
+    from trust_assets.lib.publish.releases import ReleaseContext, record_release
 
     paths = trust.paths()
     months = months_in_window(context.partition_time_window)
@@ -64,9 +67,13 @@ def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, s
     with stage(LineageEmitter(paths), PUBLISH_JOB, context.run.run_id, context.job_name,
                inputs=source_reads(pins, months), ends_run=True) as step:
         results = publish_release(paths, months, release_id(context), pins, checks=checks, log=context.log.info)
-        # release step: the access log's count and last hash as of this release, kept away from the log
-        checkpoint = checkpoint_release(paths, release_id(context))
-        context.log.info(f"access log checkpoint: {checkpoint['seq']} records")
+        # Last commit: the release steps, then the manifest row that makes the release visible to readers as one
+        # consistent set of versions.
+        record_release(ReleaseContext(
+            paths=paths, run_id=release_id(context), months=tuple(months),
+            products={name: r.version for name, r in results.items()},
+            pins={key: p.version for key, p in pins.items()},
+            checks=tuple(next(iter(checks.values()), [])), log=context.log.info), RELEASE_STEPS)
         step.outputs = publication_outputs(paths, results, checks, load_policy().version)
     for p in PRODUCTS:
         result = results[p.name]

@@ -11,12 +11,13 @@ of {name, passed, severity, description}), ``trust.suppressed`` (JSON {column:re
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from trust_assets.lib.months import parse_month, shift_month
 from trust_assets.lib.paths import DBT_PROJECT_DIR, TrustPaths
+from trust_assets.lib.publish.releases import ReleaseStep
 from trust_assets.lib.registry.products import PRODUCTS, Product
 from trust_assets.lib.sources.delta_pins import SourcePin
 
@@ -76,36 +77,54 @@ def publication_metadata(product: Product, pins: Mapping[str, SourcePin], months
 def publish_release(paths: TrustPaths, months: list[str], run_id: str, pins: Mapping[str, SourcePin],
                     checks: Mapping[str, list[dict[str, Any]]] | None = None,
                     log: Callable[[str], None] = print) -> dict[str, PublishResult]:
-    """Commit each product's audited candidate months to published/, one idempotent commit per product."""
+    """Commit each product's audited candidate months to published/, one idempotent commit per product.
+
+    The release is not complete until its manifest row is recorded (``releases.record_release``, after this).
+    """
+    from trust_assets.lib.publish.releases import ensure_manifest, failpoint
+
+    ensure_manifest(paths)  # before the first product commit: a fresh home killed here serves nothing partial
+    results = {}
+    for p in PRODUCTS:
+        policy = candidate_policy_version(paths, p, run_id)
+        base = publication_metadata(p, pins, months, list((checks or {}).get(p.name, [])), {}, policy)
+        results[p.name] = publish_product(paths, p, months, run_id, base, log)
+        failpoint(f"published-{p.name}")
+    return results
+
+
+def candidate_policy_version(paths: TrustPaths, p: Product, run_id: str) -> str:
+    """The disclosure policy the candidate was protected under; refuses a candidate this run did not audit."""
     from deltalake import DeltaTable
 
+    history = DeltaTable(str(paths.candidate(p.name))).history(limit=1)[0]
+    if history.get("trust.run_id") != run_id:
+        raise RuntimeError(f"the candidate of {p.name} was last written by run {history.get('trust.run_id')}, "
+                           f"not this run {run_id}: refusing to publish a candidate this run did not audit")
+    return str(history.get("trust.policy_version", ""))
+
+
+def publish_product(paths: TrustPaths, p: Product, months: list[str], run_id: str, base: Mapping[str, Any],
+                    log: Callable[[str], None] = print) -> PublishResult:
+    """One product's commit: the candidate's months with ``base`` metadata plus its own models and suppression."""
     from trust_assets.lib.publish.commit import read_months, replace_months
     from trust_assets.lib.publish.describe import describe
 
-    results = {}
-    for p in PRODUCTS:
-        candidate_uri = str(paths.candidate(p.name))
-        candidate = DeltaTable(candidate_uri)
-        history = candidate.history(limit=1)[0]
-        if history.get("trust.run_id") != run_id:
-            raise RuntimeError(f"the candidate of {p.name} was last written by run {history.get('trust.run_id')}, "
-                               f"not this run {run_id}: refusing to publish a candidate this run did not audit")
-        data = read_months(candidate_uri, p.month_column, months)
-        suppressed: dict[str, int] = {}
-        for cell in (data.column("suppression").to_pylist() if "suppression" in data.column_names else []):
-            for pair in (cell or "").split(";"):
-                if pair:
-                    suppressed[pair] = suppressed.get(pair, 0) + 1
-        meta = publication_metadata(p, pins, months, list((checks or {}).get(p.name, [])), suppressed,
-                                    history.get("trust.policy_version", ""))
-        result = replace_months(str(paths.published_product(p.name)), data, product=p.name,
-                                month_column=p.month_column, grain=p.grain, months=months, run_id=run_id,
-                                metadata=meta, description=describe(p.name, data.column_names))
-        log(f"published {p.name} v{result.version} ({result.rows} rows, {sum(suppressed.values())} cells "
-            f"suppressed){'' if result.committed else ' [already committed by this run]'}")
-        columns = tuple((f.name, str(f.type)) for f in data.schema)
-        results[p.name] = PublishResult(result.version, result.committed, result.rows, result.content_hash, columns)
-    return results
+    candidate_policy_version(paths, p, run_id)
+    data = read_months(str(paths.candidate(p.name)), p.month_column, months)
+    suppressed: dict[str, int] = {}
+    for cell in (data.column("suppression").to_pylist() if "suppression" in data.column_names else []):
+        for pair in (cell or "").split(";"):
+            if pair:
+                suppressed[pair] = suppressed.get(pair, 0) + 1
+    meta = {**base, "trust.suppressed": suppressed, "trust.models": upstream_models(p.name)}
+    result = replace_months(str(paths.published_product(p.name)), data, product=p.name,
+                            month_column=p.month_column, grain=p.grain, months=months, run_id=run_id,
+                            metadata=meta, description=describe(p.name, data.column_names))
+    log(f"published {p.name} v{result.version} ({result.rows} rows, {sum(suppressed.values())} cells "
+        f"suppressed){'' if result.committed else ' [already committed by this run]'}")
+    columns = tuple((f.name, str(f.type)) for f in data.schema)
+    return PublishResult(result.version, result.committed, result.rows, result.content_hash, columns)
 
 
 def source_reads(pins: Mapping[str, SourcePin], months: list[str]):
@@ -114,3 +133,42 @@ def source_reads(pins: Mapping[str, SourcePin], months: list[str]):
     first, last = parse_month(min(months)), parse_month(max(months))
     return [SourceRead(key=k, version=p.version, location=p.uri, bytes_read=p.bytes_overlapping(first, last),
                        files_read=len(p.files), rows_read=p.row_count) for k, p in sorted(pins.items())]
+
+
+#: Commit metadata every product of a release shares, copied when recovery completes an interrupted release.
+SHARED_METADATA = ("trust.sources", "trust.source_commit_times", "trust.checks", "trust.policy_version",
+                   "trust.bytes_read", "trust.source_bytes_total")
+
+
+def complete_interrupted_release(paths: TrustPaths, steps: Sequence[ReleaseStep] = (),
+                                 log: Callable[[str], None] = print) -> str | None:
+    """Complete the release a killed run left open, or supersede it; returns what was done (None: nothing open).
+
+    The interrupted run's blocking checks had all passed (publication only starts then), and its candidates are
+    what it audited, so the products it did not commit yet are published from those candidates with the same
+    provenance, under its run id (commits it already made are recognised and not repeated). If any candidate was
+    rewritten since, or a release step refuses, the products go back to the latest complete release instead.
+    """
+    from trust_assets.lib.publish.releases import ReleaseContext, interrupted_release, record_release, restore_released
+
+    names = [p.name for p in PRODUCTS]
+    found = interrupted_release(paths, names)
+    if found is None:
+        return None
+    meta = found.metadata
+    months = list(json.loads(meta.get("trust.months", "[]")))
+    base = {key: meta[key] for key in SHARED_METADATA if key in meta}
+    try:
+        results = {p.name: publish_product(paths, p, months, found.run_id, base, log) for p in PRODUCTS}
+        record_release(ReleaseContext(
+            paths=paths, run_id=found.run_id, months=tuple(months),
+            products={name: r.version for name, r in results.items()},
+            pins={k: int(v) for k, v in json.loads(meta.get("trust.sources", "{}")).items()},
+            checks=tuple(json.loads(meta.get("trust.checks", "[]"))), log=log), steps, note="completed by recovery")
+    except Exception as exc:  # any reason the release cannot be completed: supersede it, and say why
+        restored = restore_released(paths, names, reason=f"superseded interrupted release {found.run_id}: {exc}")
+        return (f"could not complete interrupted release {found.run_id} ({exc}); restored "
+                + (", ".join(f"{n} to v{v}" for n, v in sorted(restored.items())) or "nothing")
+                + " (the latest complete release)")
+    return (f"completed interrupted release {found.run_id} ({', '.join(months)}): it had committed "
+            f"{', '.join(sorted(found.committed))}; published the rest from its audited candidates")

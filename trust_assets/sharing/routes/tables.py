@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from trust_assets.sharing.agreements import SharedTable
 from trust_assets.sharing.protocol import (
     QueryRequest,
     audit,
@@ -30,11 +31,43 @@ TABLE = "/shares/{share}/schemas/{schema}/tables/{table}"
 PROTOCOL_LINE = {"protocol": {"minReaderVersion": 1}}
 
 
+def _released(state: SharingState, shared: SharedTable) -> list[int] | None:
+    """Versions of a published product that complete releases name (None: not a product, or no manifest).
+
+    A product version outside every complete release belongs to an interrupted release and is never served.
+    """
+    from trust_assets.lib.publish.releases import released_versions
+
+    product = shared.source.published_product
+    if product is None:
+        return None
+    versions = released_versions(state.paths, product)
+    if versions == []:
+        raise SharingError(404, "RESOURCE_DOES_NOT_EXIST", f"{product} has no complete release yet")
+    return versions
+
+
+def _served(released: list[int] | None, version: int, *, explicit: bool) -> int:
+    """The version to serve for ``version``: itself if released, else (when not asked for) the release before."""
+    if released is None or version in released:
+        return version
+    earlier = [v for v in released if v <= version]
+    if explicit or not earlier:
+        raise SharingError(404, "RESOURCE_DOES_NOT_EXIST", f"version {version} of the table is not part of a "
+                           f"complete release (released versions: {', '.join(map(str, released))})")
+    return earlier[-1]
+
+
+def _latest(root: Path, released: list[int] | None) -> int:
+    return released[-1] if released else latest_version(root)
+
+
 def _version_response(state: SharingState, request: Request, share: str, schema: str, table: str,
                       starting_timestamp: str | None) -> Response:
-    _, _, root = shared_table(state, request, share, schema, table)
-    version = (version_at(root, starting_timestamp, at_or_after=True) if starting_timestamp
-               else latest_version(root))
+    _, shared, root = shared_table(state, request, share, schema, table)
+    released = _released(state, shared)
+    version = (min(version_at(root, starting_timestamp, at_or_after=True), _latest(root, released))
+               if starting_timestamp else _latest(root, released))
     audit(request, version=version)
     return Response(status_code=200, headers={VERSION_HEADER: str(version)})
 
@@ -50,10 +83,14 @@ def table_version_head(request: Request, state: State, share: str, schema: str, 
     return _version_response(state, request, share, schema, table, None)
 
 
-def _resolve_version(root: Path, version: int | None, timestamp: str | None) -> int | None:
+def _resolve_version(root: Path, version: int | None, timestamp: str | None,
+                     released: list[int] | None = None) -> int | None:
+    """The version a request asked for (None: the latest), limited to complete releases when ``released``."""
     if version is not None and timestamp is not None:
         raise SharingError(400, "INVALID_PARAMETER_VALUE", "give at most one of version and timestamp")
-    return version_at(root, timestamp, at_or_after=False) if timestamp else version
+    if timestamp:
+        return _served(released, version_at(root, timestamp, at_or_after=False), explicit=False)
+    return None if version is None else _served(released, version, explicit=True)
 
 
 @router.get(TABLE + "/metadata")
@@ -62,7 +99,9 @@ def table_metadata(request: Request, state: State, share: str, schema: str, tabl
                    timestamp: str | None = None) -> Response:
     agreement, shared, root = shared_table(state, request, share, schema, table)
     formats = check_format(request)
-    snap = snapshot(root, _resolve_version(root, version, timestamp), with_files=False)
+    released = _released(state, shared)
+    chosen = _resolve_version(root, version, timestamp, released)
+    snap = snapshot(root, chosen if chosen is not None or released is None else released[-1], with_files=False)
     audit(request, version=snap.version)
     terms = terms_for(agreement, shared, snap)
     return ndjson([PROTOCOL_LINE, metadata_line(snap, terms, version is not None or timestamp is not None)],
@@ -81,8 +120,9 @@ def query_table(request: Request, state: State, share: str, schema: str, table: 
     if body.startingVersion is not None:
         raise SharingError(400, "UNSUPPORTED_OPERATION",
                            "startingVersion (streaming) queries are not supported; use the changes API")
-    requested = _resolve_version(root, body.version, body.timestamp)
-    snap = snapshot(root, requested)
+    released = _released(state, shared)
+    requested = _resolve_version(root, body.version, body.timestamp, released)
+    snap = snapshot(root, requested if requested is not None or released is None else released[-1])
     audit(request, version=snap.version)
     terms = terms_for(agreement, shared, snap)
     hints = parse_json_hints(body.jsonPredicateHints)
@@ -107,13 +147,14 @@ def query_table(request: Request, state: State, share: str, schema: str, table: 
 
 
 def _change_range(root: Path, starting_version: int | None, ending_version: int | None,
-                  starting_timestamp: str | None, ending_timestamp: str | None) -> tuple[int, int]:
+                  starting_timestamp: str | None, ending_timestamp: str | None,
+                  released: list[int] | None = None) -> tuple[int, int]:
     if (starting_version is None) == (starting_timestamp is None):
         raise SharingError(400, "INVALID_PARAMETER_VALUE", "give exactly one of startingVersion and "
                            "startingTimestamp")
     if ending_version is not None and ending_timestamp is not None:
         raise SharingError(400, "INVALID_PARAMETER_VALUE", "give at most one of endingVersion and endingTimestamp")
-    latest = latest_version(root)
+    latest = _latest(root, released)
     start = starting_version if starting_version is not None else version_at(root, str(starting_timestamp),
                                                                               at_or_after=True)
     end = ending_version if ending_version is not None else (
@@ -134,7 +175,8 @@ def table_changes(request: Request, state: State, share: str, schema: str, table
     """The change feed, synthesised from each commit's add and remove actions, cut to the agreement."""
     agreement, shared, root = shared_table(state, request, share, schema, table)
     formats = check_format(request)
-    start, end = _change_range(root, startingVersion, endingVersion, startingTimestamp, endingTimestamp)
+    start, end = _change_range(root, startingVersion, endingVersion, startingTimestamp, endingTimestamp,
+                               _released(state, shared))
     audit(request, version=start, ending_version=end)
     snap = snapshot(root, end, with_files=False)
     terms = terms_for(agreement, shared, snap)

@@ -110,21 +110,28 @@ def version_stats(path: Path, version: int) -> tuple[int | None, int | None]:
 
 
 def product_history(paths: TrustPaths, name: str, *, with_stats: bool = True) -> list[ProductVersion]:
-    """Every publish commit of a product, oldest first; commits without trust metadata (maintenance) are skipped.
+    """Every released publish commit of a product, oldest first.
 
+    Commits without trust metadata (maintenance, restores) are skipped, and so are versions no complete release
+    names (an interrupted release, see lib/publish/releases.py) unless the home predates the release manifest.
     An unknown product name raises KeyError naming the known ones; a product never published returns [].
     """
+    from trust_assets.lib.publish.releases import released_versions
+
     product(name)
     path = paths.published_product(name)
     if not (path / "_delta_log").is_dir():
         return []
     from deltalake import DeltaTable
 
+    released = released_versions(paths, name)
     out = []
     for commit in DeltaTable(str(path)).history():
         if "trust.run_id" not in commit and "trust.product" not in commit:
             continue
         version = int(commit["version"])
+        if released is not None and version not in released:
+            continue
         rows, size = version_stats(path, version) if with_stats else (None, None)
         out.append(ProductVersion(
             product=name,
