@@ -23,7 +23,8 @@ import pytest
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.products import PRODUCTS
 
-pytestmark = pytest.mark.integration
+#: Two runs per test (the killed one and the next), each up to several minutes on a loaded machine.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(2700)]
 
 TRUST = shutil.which("trust", path=os.path.dirname(sys.executable)) or "trust"
 MONTH = "2025-02"

@@ -162,6 +162,29 @@ def test_official_client_lists_and_reads_a_pinned_version_with_a_limit(world: Wo
     assert [f["name"] for f in json.loads(metadata.schema_string)["fields"]] == PERMITTED
 
 
+def test_a_product_is_served_only_at_versions_a_complete_release_names(world: World) -> None:
+    """v1 of the product belongs to a release that never finished (no manifest row): it is never served."""
+    import shutil
+
+    from trust_assets.lib.publish.releases import ReleaseContext, record_release
+
+    product = "/shares/products/schemas/default/tables/local_labour_market_monthly"
+    assert _get(world, product + "/version").headers["delta-table-version"] == "1"  # no manifest: legacy home
+    record_release(ReleaseContext(paths=world.paths, run_id="release-of-v0", months=("2025-01",),
+                                  products={"local_labour_market_monthly": 0}, pins={}, log=lambda _: None))
+    try:
+        assert _get(world, product + "/version").headers["delta-table-version"] == "0"
+        lines = _query(world, table="products.default.local_labour_market_monthly")
+        assert sum(1 for line in lines if "file" in line) == 1  # v0 has one file; v1 appended a second
+        refused = _get(world, product + "/query", method="POST", json={"version": 1})
+        assert refused.status_code == 404 and "not part of a complete release" in refused.text
+        assert _query(world, {"version": 0}, table="products.default.local_labour_market_monthly")
+        changes = _get(world, product + "/changes?startingVersion=0&endingVersion=1")
+        assert changes.status_code == 400 and "beyond the latest version 0" in changes.text
+    finally:
+        shutil.rmtree(world.paths.releases)
+
+
 def test_change_feed_synthesised_from_the_delta_log(world: World) -> None:
     url = f"{world.profiles['trust']}#{HMRC}"
     changes = delta_sharing.load_table_changes_as_pandas(url, starting_version=0, ending_version=3)
