@@ -38,8 +38,8 @@ def lineage(product_name: str, version: int | None, as_json: bool) -> None:
     chosen = history[-1] if version is None else next((v for v in history if v.version == version), None)
     if chosen is None:
         known = ", ".join(str(v.version) for v in history)
-        raise click.ClickException(f"{product_name} has no published version {version} in a complete release; "
-                                   f"released: {known}")
+        raise click.ClickException(f"{product_name} has no published version {version}; published: {known} "
+                                   "(versions of complete releases)")
     reads = reads_of(read_access_audit(paths), product_name, chosen.version)
 
     if as_json:

@@ -193,6 +193,24 @@ def test_lineage_command_errors(fake_trust: TrustPaths, tmp_path: Path, monkeypa
     assert unpublished.exit_code == 1 and "no published versions yet" in unpublished.output
 
 
+def test_lineage_describes_only_versions_of_complete_releases(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A version no release manifest row names (a release killed before its manifest) is not described."""
+    from trust_assets.cli.lineage import lineage
+    from trust_assets.lib.publish.releases import ReleaseContext, record_release
+
+    fake_trust = build_fake_trust(tmp_path)
+    monkeypatch.setenv("TRUST_HOME", str(fake_trust.root))
+    name = PRODUCTS[0].name
+    record_release(ReleaseContext(paths=fake_trust, run_id="complete-run", months=("2025-01",),
+                                  products=dict.fromkeys((p.name for p in PRODUCTS), 1), pins={},
+                                  log=lambda _: None))
+    latest = CliRunner().invoke(lineage, [name, "--json"])
+    assert latest.exit_code == 0 and json.loads(latest.output)["version"] == 1, latest.output
+    interrupted = CliRunner().invoke(lineage, [name, "--version", str(VERSIONS_PER_PRODUCT - 1)])
+    assert interrupted.exit_code == 1 and "published: 1 (versions of complete releases)" in interrupted.output
+
+
 def test_report_command_writes_report_and_catalogue(fake_trust: TrustPaths, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from trust_assets.cli.report import report
