@@ -109,6 +109,20 @@ def version_stats(path: Path, version: int) -> tuple[int | None, int | None]:
     return rows, size
 
 
+def released_versions(paths: TrustPaths, name: str) -> set[int] | None:
+    """Versions of a product some complete release names; None when the home has no release manifest.
+
+    The manifest's format is owned by lib/publish/releases.py (which imports this package, so it is read here
+    directly rather than imported): a Delta table whose ``products`` column holds JSON {product: version}.
+    """
+    from deltalake import DeltaTable
+
+    if not DeltaTable.is_deltatable(str(paths.releases)):
+        return None
+    rows = DeltaTable(str(paths.releases)).to_pyarrow_table(columns=["products"]).column("products").to_pylist()
+    return {int(v) for text in rows for k, v in json.loads(text or "{}").items() if k == name}
+
+
 def product_history(paths: TrustPaths, name: str, *, with_stats: bool = True) -> list[ProductVersion]:
     """Every released publish commit of a product, oldest first.
 
@@ -116,8 +130,6 @@ def product_history(paths: TrustPaths, name: str, *, with_stats: bool = True) ->
     names (an interrupted release, see lib/publish/releases.py) unless the home predates the release manifest.
     An unknown product name raises KeyError naming the known ones; a product never published returns [].
     """
-    from trust_assets.lib.publish.releases import released_versions
-
     product(name)
     path = paths.published_product(name)
     if not (path / "_delta_log").is_dir():
