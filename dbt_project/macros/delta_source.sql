@@ -2,8 +2,9 @@
   Read one department table, in place, at the version this run pinned.
 
   The pin comes from --vars trust_sources (trust_assets/lib/transform/dbt_args.py::dbt_vars): {"dept/table": {"uri",
-  "version", "files", "columns"}}. On DuckDB the pin's parquet files are read directly (the delta extension cannot
-  be installed here; trust_assets/lib/sources/delta_pins.py refuses tables where that shortcut would be wrong). On Spark the
+  "version", "files", "columns"[, "relation"]}}. On DuckDB a plain table's parquet files are read directly (the
+  fast path; the delta extension cannot be loaded by the pinned DuckDB); a table with deletion vectors, column
+  mapping or partition columns is read through the pin's relation (trust_assets/lib/sources/delta_scan.py). On Spark the
   Delta table is read by path with time travel, which is the same pinned snapshot.
 #}
 
@@ -42,6 +43,10 @@
   {%- set pin = trust_source_pin(dept, table) -%}
   {%- if not execute -%}
     (select 1 as unpinned)
+  {%- elif pin.get('relation') -%}
+    {#- Deletion vectors, column mapping or partition columns: the pin's own relation over the same files
+        (trust_assets/lib/sources/delta_scan.py::relation_sql). -#}
+    ({{ pin['relation'] }})
   {%- elif pin.files | length > 0 -%}
     {#- union_by_name: parquet files of one version may order columns differently (binding is by position otherwise). -#}
     read_parquet([

@@ -1,22 +1,32 @@
 """Reading department Delta tables in place, pinned to one version.
 
-DuckDB's delta extension cannot be installed here, and deltalake's Arrow dataset is ~10x slower than DuckDB's own
-parquet reader on the same files. So a pin resolves a table version to the exact parquet files its Delta log lists,
-and dbt's staging views read those files with ``read_parquet``. That shortcut is only correct when the table uses
-no deletion vectors, no column mapping and no partition columns (whose values live in the log, not the files): the
-pin refuses such tables with an error that says so, rather than reading them wrongly.
+DuckDB's delta extension cannot be loaded by the pinned DuckDB, and deltalake's Arrow dataset is ~10x slower than
+DuckDB's own parquet reader on the same files. So a pin resolves a table version to the exact parquet files its
+Delta log lists (deltalake replays the log: JSON commits, classic and v2 checkpoints), and dbt's staging views read
+those files with ``read_parquet``. For a plain table that is the whole story (the fast path). A table with deletion
+vectors, column mapping or partition columns also gets a *relation* (``delta_scan.relation_sql``): the same files
+read with the deleted rows filtered, physical names (or field ids) bound to logical names and partition values
+added as constants. A reader feature the trust does not know is refused, naming table, version and feature.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from trust_assets.lib.months import month_range, parse_month
 from trust_assets.lib.registry.sources import SourceTable
+from trust_assets.lib.sources.delta_scan import (
+    DeltaReadError,
+    ScanPlan,
+    UnsupportedDeltaFeature,
+    plan_scan,
+    relation_sql,
+    unsupported_from_error,
+)
+from trust_assets.lib.storage import storage_options
 
 #: Arrow -> DuckDB types, for typed empty relations and schema checks.
 DUCKDB_TYPES: dict[str, str] = {
@@ -29,12 +39,14 @@ DUCKDB_TYPES: dict[str, str] = {
     "int64": "BIGINT",
 }
 
-#: Reader features the file-list read path cannot honour.
-_UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping", "v2Checkpoint"}
 
 
-class SourceError(Exception):
+class SourceError(DeltaReadError):
     """A department table cannot be read as agreed: missing, unreadable, or structurally changed."""
+
+
+class SourceFeatureError(SourceError, UnsupportedDeltaFeature):
+    """The table uses a Delta reader feature the trust does not support (named, with table and version)."""
 
 
 class SourceSchemaError(SourceError):
@@ -56,6 +68,11 @@ class SourcePin:
     #: (size_bytes, first month, last month) of each file, from the log's statistics; months may be None.
     file_spans: tuple[tuple[int, str | None, str | None], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    #: DuckDB SQL reading this version when the files alone are not the table (deletion vectors, column mapping,
+    #: partition columns); None for a plain table, read as ``read_parquet(files)`` (the fast path).
+    relation: str | None = None
+    #: Delta reader features the version uses (recorded with the pin; lineage and the report can show them).
+    features: tuple[str, ...] = ()
 
     def bytes_overlapping(self, first: str, last: str) -> int:
         """Bytes of the files whose month range overlaps first..last (``YYYY-MM``): an upper bound on what a run
@@ -63,7 +80,12 @@ class SourcePin:
         return sum(size for size, lo, hi in self.file_spans if lo is None or hi is None or (lo <= last and hi >= first))
 
     def as_dbt_var(self) -> dict[str, Any]:
-        return {"uri": self.uri, "version": self.version, "files": list(self.files), "columns": self.columns}
+        var: dict[str, Any] = {"uri": self.uri, "version": self.version, "files": list(self.files),
+                               "columns": self.columns}
+        if self.relation is not None:  # only then: the file list alone already costs --vars bytes
+            var["relation"] = self.relation
+            var["files"] = []
+        return var
 
 
 def _open(uri: str, version: int | None = None):
@@ -71,12 +93,27 @@ def _open(uri: str, version: int | None = None):
     from deltalake.exceptions import TableNotFoundError
 
     try:
-        return DeltaTable(uri, version=version) if version is not None else DeltaTable(uri)
+        return DeltaTable(uri, version=version, storage_options=storage_options(uri) or None)
     except TableNotFoundError as exc:
         raise SourceError(f"no Delta table at {uri}" + (f" version {version}" if version is not None else "")
                           + f": {exc}") from exc
     except Exception as exc:  # deltalake raises plain exceptions for a version that does not exist
+        refused = unsupported_from_error(uri, version if version is not None else _log_head(uri), exc)
+        if refused is not None:
+            raise SourceFeatureError(refused.table, refused.version, refused.features) from exc
         raise SourceError(f"cannot open Delta table {uri} at version {version}: {exc}") from exc
+
+
+def _log_head(uri: str) -> int | None:
+    """The newest commit number in the table's log, listed without deltalake (which refused to open it)."""
+    from trust_assets.lib.storage import list_names
+
+    try:
+        names = list_names(uri.rstrip("/") + "/_delta_log/")
+    except Exception:  # only for the message: an unlistable log leaves the version unnamed
+        return None
+    versions = [int(n[:20]) for n in names if len(n) == 25 and n.endswith(".json") and n[:20].isdigit()]
+    return max(versions) if versions else None
 
 
 def latest_version(uri: str) -> int:
@@ -107,31 +144,21 @@ def check_schema(table: SourceTable, actual: pa.Schema) -> None:
 
 
 def pin(table: SourceTable, uri: str, version: int | None = None) -> SourcePin:
-    """Resolve ``table`` at ``version`` (default: latest) to the parquet files its Delta log lists."""
+    """Resolve ``table`` at ``version`` (default: latest) to the parquet files its Delta log lists, plus the
+    relation that reads them when the files alone are not the table."""
     dt_ = _open(uri, version)
-    protocol = dt_.protocol()
-    features = set(protocol.reader_features or [])
-    if features & _UNSUPPORTED_READER_FEATURES:
-        raise SourceError(f"source {table.key} at {uri} uses Delta reader features "
-                          f"{sorted(features & _UNSUPPORTED_READER_FEATURES)} that the in-place parquet read "
-                          "path cannot honour")
-    if dt_.metadata().partition_columns:
-        raise SourceError(f"source {table.key} at {uri} is partitioned by {dt_.metadata().partition_columns}; "
-                          "partition values live in the Delta log and the in-place read path needs them in files")
+    try:
+        plan = plan_scan(dt_, uri)
+    except UnsupportedDeltaFeature as exc:
+        raise SourceFeatureError(f"{table.key} ({uri})", exc.version, exc.features) from exc
+    except DeltaReadError as exc:
+        raise SourceError(f"source {table.key}: {exc}") from exc
     schema = pa.schema(dt_.schema().to_arrow())
     check_schema(table, schema)
     actions = pa.table(dt_.get_add_actions(flatten=True))
-    root = dt_.table_uri.rstrip("/")
-    files = tuple(sorted(f"{root}/{p}" if "://" not in p else p for p in actions.column("path").to_pylist()))
-    files = tuple(f.removeprefix("file://") for f in files)
+    files = tuple(sorted(f.path for f in plan.files))
     v = dt_.version()
     history = dt_.history(limit=1)
-    spans = []
-    for row in actions.to_pylist():
-        lows = [row.get(f"min.{c}") for c in table.month_columns if row.get(f"min.{c}") is not None]
-        highs = [row.get(f"max.{c}") for c in table.month_columns if row.get(f"max.{c}") is not None]
-        spans.append((int(row["size_bytes"]), parse_month(min(lows)) if lows else None,
-                      parse_month(max(highs)) if highs else None))
     return SourcePin(
         key=table.key,
         uri=uri,
@@ -140,19 +167,54 @@ def pin(table: SourceTable, uri: str, version: int | None = None) -> SourcePin:
         columns={c.name: DUCKDB_TYPES[_arrow_type_name(c.type)] for c in table.columns},
         commit_time_ms=int(history[0]["timestamp"]) if history else 0,
         size_bytes=int(sum(actions.column("size_bytes").to_pylist())),
-        row_count=int(sum(n or 0 for n in actions.column("num_records").to_pylist())),
-        file_spans=tuple(spans),
+        row_count=int(sum(n or 0 for n in actions.column("num_records").to_pylist())) - plan.deleted_rows,
+        file_spans=_file_spans(plan, actions, table.month_columns),
+        relation=None if plan.plain else relation_sql(plan),
+        features=plan.features,
     )
 
 
-def _month_span(actions: pa.Table, paths: set[str], columns: tuple[str, ...]) -> set[str]:
+def _stat_name(plan: ScanPlan, column: str) -> str:
+    """The name the log's statistics use for a logical column (physical under column mapping)."""
+    return next((c.physical for c in plan.columns if c.name == column), column)
+
+
+def _row_months(row: dict[str, Any], plan: ScanPlan, columns: tuple[str, ...]) -> tuple[str | None, str | None]:
+    lows, highs = [], []
+    partitioned = {c.name for c in plan.columns if c.partition}
+    for col in columns:
+        if col in partitioned:
+            lo = hi = row.get(f"partition.{col}")
+        else:
+            lo, hi = row.get(f"min.{_stat_name(plan, col)}"), row.get(f"max.{_stat_name(plan, col)}")
+        if lo is not None and hi is not None:
+            lows.append(lo)
+            highs.append(hi)
+    return (parse_month(min(lows)) if lows else None, parse_month(max(highs)) if highs else None)
+
+
+def _file_spans(plan: ScanPlan, actions: pa.Table, month_columns: tuple[str, ...]
+                ) -> tuple[tuple[int, str | None, str | None], ...]:
+    return tuple((int(row["size_bytes"]), *_row_months(row, plan, month_columns)) for row in actions.to_pylist())
+
+
+def _snapshot(uri: str, version: int) -> tuple[ScanPlan, dict[tuple, dict[str, Any]]]:
+    """The version's scan plan and, per scan file (path and deleted rows: a new deletion vector on an unchanged
+    path is a change), the log's statistics row."""
+    dt_ = _open(uri, version)
+    try:
+        plan = plan_scan(dt_, uri)
+    except UnsupportedDeltaFeature as exc:
+        raise SourceFeatureError(exc.table, exc.version, exc.features) from exc
+    rows = pa.table(dt_.get_add_actions(flatten=True)).to_pylist()
+    return plan, {(f.path, f.deleted): row for f, row in zip(plan.files, rows, strict=True)}
+
+
+def _month_span(plan: ScanPlan, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> set[str]:
     months: set[str] = set()
-    rows = [r for r in actions.to_pylist() if r["path"] in paths]
     for row in rows:
-        for col in columns:
-            lo, hi = row.get(f"min.{col}"), row.get(f"max.{col}")
-            if lo is None or hi is None:
-                continue
+        lo, hi = _row_months(row, plan, columns)
+        if lo is not None and hi is not None:
             months.update(month_range(lo, hi))
     return months
 
@@ -163,36 +225,39 @@ def touched_months(table: SourceTable, uri: str, from_version: int | None, to_ve
     Appends are read from the Delta log's file statistics alone. When a commit also removed files (a late
     correction, or a merge that rewrote files to update a few rows), the statistics of rewritten files span every
     month they hold, so the removed and added files are compared row by row (DuckDB ``EXCEPT ALL``, both ways) and
-    only the months of rows that really changed count. Only the files that differ between the versions are read.
+    only the months of rows that really changed count. Only the files that differ between the versions are read; a
+    file whose deletion vector changed counts as removed (old vector) and added (new vector).
     """
-    new = pa.table(_open(uri, to_version).get_add_actions(flatten=True))
-    new_paths = set(new.column("path").to_pylist())
+    new_plan, new = _snapshot(uri, to_version)
     if from_version is None or from_version < 0:
-        return _month_span(new, new_paths, table.month_columns)
-    old = pa.table(_open(uri, from_version).get_add_actions(flatten=True))
-    old_paths = set(old.column("path").to_pylist())
-    added, removed = sorted(new_paths - old_paths), sorted(old_paths - new_paths)
+        return _month_span(new_plan, list(new.values()), table.month_columns)
+    old_plan, old = _snapshot(uri, from_version)
+    added, removed = [k for k in new if k not in old], [k for k in old if k not in new]
     if not removed:
-        return _month_span(new, set(added), table.month_columns)
+        return _month_span(new_plan, [new[k] for k in added], table.month_columns)
     if not added:
-        return _month_span(old, set(removed), table.month_columns)
-    return _changed_row_months(table, uri, added, removed)
+        return _month_span(old_plan, [old[k] for k in removed], table.month_columns)
+    return _changed_row_months(table, _subset(new_plan, added), _subset(old_plan, removed))
 
 
-def _changed_row_months(table: SourceTable, uri: str, added: list[str], removed: list[str]) -> set[str]:
-    import duckdb
+def _subset(plan: ScanPlan, keys: list[tuple]) -> str:
+    from dataclasses import replace
 
-    root = str(local_path(uri)).rstrip("/")
-    files = {"added": [f"{root}/{p}" for p in added], "removed": [f"{root}/{p}" for p in removed]}
+    wanted = set(keys)
+    return relation_sql(replace(plan, files=tuple(f for f in plan.files if (f.path, f.deleted) in wanted)))
+
+
+def _changed_row_months(table: SourceTable, added: str, removed: str) -> set[str]:
+    from trust_assets.lib.storage import duckdb_connect
+
     columns = ", ".join(f'"{c.name}"' for c in table.columns)
-    con = duckdb.connect()
+    con = duckdb_connect()
     try:
         con.execute(
             f"create temp table changed as "
-            f"(select {columns} from read_parquet($added) except all select {columns} from read_parquet($removed)) "
+            f"(select {columns} from ({added}) except all select {columns} from ({removed})) "
             f"union all "
-            f"(select {columns} from read_parquet($removed) except all select {columns} from read_parquet($added))",
-            files)
+            f"(select {columns} from ({removed}) except all select {columns} from ({added}))")
         months: set[str] = set()
         for col in table.month_columns:
             rows = con.execute(f'select distinct strftime("{col}", \'%Y-%m\') from changed where "{col}" is not null'
@@ -203,5 +268,20 @@ def _changed_row_months(table: SourceTable, uri: str, added: list[str], removed:
         con.close()
 
 
-def local_path(uri: str) -> Path:
-    return Path(uri.removeprefix("file://"))
+def read_version(uri: str, version: int | None = None) -> pa.Table:
+    """Every row of a Delta table version, read the way dbt's staging views read it (``relation_sql`` in DuckDB).
+
+    For checks and tests that compare the trust's read with an engine's own read of the same version.
+    """
+    from trust_assets.lib.storage import duckdb_connect
+
+    dt_ = _open(uri, version)
+    try:
+        plan = plan_scan(dt_, uri)
+    except UnsupportedDeltaFeature as exc:
+        raise SourceFeatureError(exc.table, exc.version, exc.features) from exc
+    con = duckdb_connect(uris=tuple(f.path for f in plan.files))
+    try:
+        return con.sql(relation_sql(plan)).to_arrow_table()
+    finally:
+        con.close()

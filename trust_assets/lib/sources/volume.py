@@ -37,17 +37,23 @@ def month_row_counts(pin: SourcePin, months: list[str]) -> dict[str, int]:
     wanted = sorted(set(months) | {_prev_month(m) for m in months})
     if not pin.files:
         return dict.fromkeys(wanted, 0)
+    from trust_assets.lib.storage import register_filesystems
+
     con = duckdb.connect()
-    if any("://" in f for f in pin.files):  # read through a share: signed URLs over fsspec
+    if any(f.startswith(("http://", "https://")) for f in pin.files):  # through a share: signed URLs over fsspec
         from trust_assets.lib.sources.share_client import immutable_http_filesystem
 
         for scheme in ("http", "https"):
             con.register_filesystem(immutable_http_filesystem(scheme))
+    register_filesystems(con, list(pin.files))
+    source = f"({pin.relation})" if pin.relation is not None else "read_parquet($files)"
+    params = {"lo": month_start(wanted[0]), "hi": month_start(wanted[-1])}
+    if pin.relation is None:
+        params["files"] = list(pin.files)  # type: ignore[assignment]
     try:
         rows = con.execute(
-            "select strftime(month, '%Y-%m') as m, count(*) from read_parquet($files) "
-            "where month >= cast($lo as date) and month <= cast($hi as date) group by 1",
-            {"files": list(pin.files), "lo": month_start(wanted[0]), "hi": month_start(wanted[-1])},
+            f"select strftime(month, '%Y-%m') as m, count(*) from {source} "
+            "where month >= cast($lo as date) and month <= cast($hi as date) group by 1", params,
         ).fetchall()
     finally:
         con.close()

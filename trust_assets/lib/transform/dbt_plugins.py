@@ -1,4 +1,4 @@
-"""dbt-duckdb plugin: lets dbt's DuckDB connection read the signed file URLs a Delta Sharing server hands out.
+"""dbt-duckdb plugin: lets dbt's DuckDB connection read signed share URLs and object-store department files.
 
 DuckDB's httpfs extension cannot be installed here, so HTTP(S) reads go through fsspec, registered on the
 connection dbt opens (profiles.yml lists this module under ``plugins``). It costs nothing for direct-path runs.
@@ -15,3 +15,7 @@ class Plugin(BasePlugin):
 
         for scheme in ("http", "https"):
             conn.register_filesystem(immutable_http_filesystem(scheme))
+        # Department tables in object storage (TRUST_DEPARTMENTS_URI=s3://...): parquet reads through obstore.
+        from trust_assets.lib.storage import register_filesystems
+
+        register_filesystems(conn)

@@ -1,0 +1,144 @@
+"""Object-store access: which URIs are remote, and the options every reader and writer passes to the store.
+
+Credentials never live in the repository. They come from the store's standard environment variables (the same
+names the AWS, Azure and Google SDKs and delta-rs's object_store read), or from a settings file named by
+``TRUST_STORAGE_SETTINGS`` (JSON: ``{"AWS_ENDPOINT_URL": "...", ...}``; the environment wins over the file). The
+same options reach deltalake (Delta reads and writes), obstore (listing) and DuckDB (parquet reads through fsspec,
+since DuckDB's httpfs extension cannot be loaded by the pinned DuckDB).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+REMOTE_SCHEMES = ("s3", "s3a", "az", "abfs", "abfss", "gs")
+#: Variables passed through, per store. AWS_ALLOW_HTTP is for local test servers (SeaweedFS over plain HTTP).
+_OPTION_NAMES = {
+    "s3": ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
+           "AWS_DEFAULT_REGION", "AWS_ALLOW_HTTP", "AWS_VIRTUAL_HOSTED_STYLE_REQUEST", "AWS_CONDITIONAL_PUT"),
+    "az": ("AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_ID",
+           "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_STORAGE_USE_EMULATOR", "AZURE_ALLOW_HTTP"),
+    "gs": ("GOOGLE_SERVICE_ACCOUNT", "GOOGLE_SERVICE_ACCOUNT_KEY", "GOOGLE_APPLICATION_CREDENTIALS"),
+}
+_STORE_OF_SCHEME = {"s3": "s3", "s3a": "s3", "az": "az", "abfs": "az", "abfss": "az", "gs": "gs"}
+
+
+def scheme(uri: str) -> str:
+    """``s3`` for ``s3://b/k``; ``file`` for ``file://`` URIs and plain paths."""
+    head, sep, _ = str(uri).partition("://")
+    return head.lower() if sep else "file"
+
+
+def is_remote(uri: str) -> bool:
+    return scheme(uri) in REMOTE_SCHEMES
+
+
+def as_uri(location: str | Path) -> str:
+    """A location as a URI: object-store URIs unchanged, local paths as ``file://`` absolute URIs."""
+    text = str(location)
+    if is_remote(text) or text.startswith("file://"):
+        return text.rstrip("/") if text.count("/") > 3 else text
+    return Path(text).expanduser().resolve().as_uri()
+
+
+def local_path(uri: str) -> Path:
+    """The local path of a ``file://`` URI (or plain path); raises for an object-store URI."""
+    if is_remote(uri):
+        raise ValueError(f"{uri} is in object storage, not on the local filesystem")
+    return Path(str(uri).removeprefix("file://"))
+
+
+def _settings_file() -> dict[str, str]:
+    path = os.environ.get("TRUST_STORAGE_SETTINGS", "").strip()
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).expanduser().read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"TRUST_STORAGE_SETTINGS={path}: cannot read a JSON object of storage options: {exc}"
+                         ) from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"TRUST_STORAGE_SETTINGS={path}: expected a JSON object of storage options")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def storage_options(uri: str) -> dict[str, str]:
+    """Options for the store holding ``uri`` (empty for local files): settings file, then the environment."""
+    store = _STORE_OF_SCHEME.get(scheme(uri))
+    if store is None:
+        return {}
+    names = _OPTION_NAMES[store]
+    merged = {k: v for k, v in _settings_file().items() if k in names}
+    merged.update({k: os.environ[k] for k in names if os.environ.get(k)})
+    if store == "s3":
+        if "AWS_REGION" not in merged and "AWS_DEFAULT_REGION" in merged:
+            merged["AWS_REGION"] = merged["AWS_DEFAULT_REGION"]
+        merged.pop("AWS_DEFAULT_REGION", None)
+        # Concurrent Delta commits on S3 need an atomic put-if-absent: S3 and SeaweedFS honour If-None-Match.
+        merged.setdefault("conditional_put", merged.pop("AWS_CONDITIONAL_PUT", "etag"))
+    return merged
+
+
+def _obstore_config(uri: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(store config, client options) for obstore from :func:`storage_options`."""
+    config: dict[str, Any] = {}
+    client: dict[str, Any] = {}
+    for key, value in storage_options(uri).items():
+        lowered = key.lower()
+        if lowered.endswith("allow_http"):
+            client["allow_http"] = value.lower() in ("1", "true", "yes")
+        elif lowered == "conditional_put":
+            continue
+        else:
+            config[lowered] = value
+    return config, client
+
+
+def fsspec_filesystem(uri: str) -> Any:
+    """An fsspec filesystem for the store holding ``uri`` (obstore underneath), for DuckDB's ``read_parquet``."""
+    from obstore.fsspec import FsspecStore
+
+    config, client = _obstore_config(uri)
+    protocol = {"s3a": "s3", "az": "az", "abfs": "abfs", "abfss": "abfs", "gs": "gs"}.get(scheme(uri), scheme(uri))
+    return FsspecStore(protocol, config=config or None, client_options=client or None)  # type: ignore[call-overload]
+
+
+def duckdb_connect(database: str = ":memory:", uris: tuple[str, ...] = ()) -> Any:
+    """A DuckDB connection able to read the object-store URIs among ``uris`` (fsspec filesystems registered)."""
+    import duckdb
+
+    con = duckdb.connect(database)
+    register_filesystems(con, uris)
+    return con
+
+
+def register_filesystems(con: Any, uris: tuple[str, ...] | list[str] = ()) -> None:
+    """Register one fsspec filesystem per remote scheme: the given URIs', or those the trust's roots use."""
+    wanted = {scheme(u) for u in uris if is_remote(u)} if uris else configured_remote_schemes()
+    for name in sorted(wanted):
+        con.register_filesystem(fsspec_filesystem(f"{name}://"))
+
+
+def configured_remote_schemes() -> set[str]:
+    """Remote schemes named by the trust's storage roots (so dbt's connection can read them)."""
+    roots = [os.environ.get(v, "") for v in ("TRUST_DEPARTMENTS_URI", "TRUST_PUBLISHED_URI")]
+    return {scheme(r) for r in roots if r and is_remote(r)}
+
+
+def list_names(prefix: str) -> list[str]:
+    """Names directly under a folder (local) or prefix (object store), e.g. a table's ``_delta_log/``."""
+    if not is_remote(prefix):
+        path = local_path(prefix)
+        return sorted(p.name for p in path.iterdir()) if path.is_dir() else []
+    from obstore.store import from_url
+
+    base = prefix.rstrip("/") + "/"
+    config, client = _obstore_config(base)
+    store = from_url(base, config=config or None, client_options=client or None)  # type: ignore[arg-type]
+    names: list[str] = []
+    for batch in store.list():
+        names.extend(str(meta["path"]).rsplit("/", 1)[-1] for meta in batch)
+    return sorted(names)
