@@ -21,6 +21,7 @@ from trust_assets.cli.ui import ui
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="labour-market-trust", prog_name="trust", message="%(prog)s %(version)s")
 def main() -> None:
     """Labour Market Data Trust.
 

@@ -14,6 +14,7 @@ def build_definitions() -> dg.Definitions:
     from dagster_dbt import DbtCliResource
 
     from trust_assets.defs.audit.assets import release_candidates
+    from trust_assets.defs.automation import monthly_schedule, run_failure_alerts
     from trust_assets.defs.jobs import MONTHLY_JOB, monthly_job, observe_job
     from trust_assets.defs.partitions import monthly_partitions
     from trust_assets.defs.publish.assets import published_products
@@ -24,11 +25,13 @@ def build_definitions() -> dg.Definitions:
 
     project = dbt_project()
     stage_assets = [pinned_sources, build_dbt_assets(project), release_candidates, published_products]
+    job = monthly_job(stage_assets, monthly_partitions)
     return dg.Definitions(
         # Code references: the UI links each asset to the function (or, for dbt models, the SQL file) that makes it.
         assets=dg.with_source_code_references([department_tables, *stage_assets]),
-        jobs=[monthly_job(stage_assets, monthly_partitions), observe_job(department_tables)],
-        sensors=[build_sensor(MONTHLY_JOB)],
+        jobs=[job, observe_job(department_tables)],
+        schedules=[monthly_schedule(job)],
+        sensors=[build_sensor(MONTHLY_JOB), run_failure_alerts],
         resources={
             "trust": TrustStorage(),
             "source_pins": SourcePins(),

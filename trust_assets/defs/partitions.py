@@ -6,8 +6,11 @@ import dagster as dg
 
 from trust_assets.lib.months import month_range, shift_month
 
-#: Early enough for any synthetic start; months with no data are never requested by the sensor.
-monthly_partitions = dg.MonthlyPartitionsDefinition(start_date="2020-01-01", end_offset=1)
+MONTH_KEY_FORMAT = "%Y-%m"
+
+#: Early enough for any synthetic start; months with no data are never requested by the sensor. Keys are spelt
+#: ``YYYY-MM``, as on the command line (``trust run --months 2025-01``), in run tags and in the UI.
+monthly_partitions = dg.MonthlyPartitionsDefinition(start_date="2020-01", end_offset=1, fmt=MONTH_KEY_FORMAT)
 
 
 def months_in_window(window: dg.TimeWindow) -> list[str]:

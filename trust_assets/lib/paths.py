@@ -118,6 +118,16 @@ class TrustPaths:
         return self.trust / "reports"
 
     @property
+    def alerts(self) -> Path:
+        """Run-failure alert records (one JSON line per failed run), written by the alert sensor."""
+        return self.trust / "alerts"
+
+    @property
+    def run_logs(self) -> Path:
+        """Dagster's and dbt's console output of each ``trust run`` (what ``-v`` would have shown)."""
+        return self.trust / "logs"
+
+    @property
     def sharing(self) -> Path:
         """Sharing server state: recipients (hashed tokens), signing key."""
         return self.trust / "sharing"

@@ -7,12 +7,15 @@ and DuckDB's own parallelism is where the cores go.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from trust_assets.lib.months import contiguous_blocks, month_start
+from trust_assets.lib.months import contiguous_blocks, parse_month
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.runs.instance import prepare_instance
 from trust_assets.runs.lock import run_lock
@@ -79,22 +82,27 @@ def partition_range_tags(months: list[str]) -> dict[str, str]:
     """Tags that make one run cover a contiguous range of monthly partitions (single-run backfill)."""
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-    return {ASSET_PARTITION_RANGE_START_TAG: month_start(months[0]),
-            ASSET_PARTITION_RANGE_END_TAG: month_start(months[-1])}
+    return {ASSET_PARTITION_RANGE_START_TAG: parse_month(months[0]),
+            ASSET_PARTITION_RANGE_END_TAG: parse_month(months[-1])}
 
 
 def run_months(paths: TrustPaths, months: list[str], versions: dict[str, int] | None = None, *,
                tags: dict[str, str] | None = None, echo: Echo = print, log_level: str = "WARNING",
-               share_profile: str = "") -> list[RunOutcome]:
-    """Run the monthly job once per contiguous block of months; returns one outcome per Dagster run."""
+               share_profile: str = "", quiet: bool = False) -> list[RunOutcome]:
+    """Run the monthly job once per contiguous block of months; returns one outcome per Dagster run.
+
+    ``quiet`` is the console of ``trust run`` without ``-v``: a line per stage and a summary, Dagster's and dbt's
+    output in the run's log file under ``trust/logs/``, and no library warnings.
+    """
     from trust_assets.runs.recovery import recover
 
     instance = prepare_instance(paths)
-    with run_lock(paths, echo), stop_on_sigterm():
+    with run_lock(paths, echo), stop_on_sigterm(), warnings_hidden(quiet):
         recover(paths, instance, echo)
         if not share_profile:  # observation reads the Delta logs directly; a share-only trust cannot
             observe_sources(instance)
-        return [_run_block(instance, block, versions, tags, echo, log_level, share_profile)
+        return [_run_block(paths, instance, block, versions, tags, echo, "CRITICAL" if quiet else log_level,
+                           share_profile, quiet)
                 for block in contiguous_blocks(months)]
 
 
@@ -115,28 +123,68 @@ def stop_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run_block(instance: DagsterInstance, block: list[str], versions: dict[str, int] | None,
-               tags: dict[str, str] | None, echo: Echo, log_level: str, share_profile: str) -> RunOutcome:
+@contextlib.contextmanager
+def warnings_hidden(quiet: bool) -> Iterator[None]:
+    """Dagster's beta and preview warnings are for the people who write the definitions, not for a run's user."""
+    if not quiet:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _run_block(paths: TrustPaths, instance: DagsterInstance, block: list[str], versions: dict[str, int] | None,
+               tags: dict[str, str] | None, echo: Echo, log_level: str, share_profile: str,
+               quiet: bool) -> RunOutcome:
     from trust_assets.definitions import defs
     from trust_assets.defs.jobs import MONTHLY_JOB
+    from trust_assets.runs.progress import RunProgress, captured_output, now, summary_lines
     from trust_assets.runs.recovery import PROCESS_TAG, process_identity
 
     job = defs().resolve_job_def(MONTHLY_JOB)
-    echo(f"[run] {block[0]}..{block[-1]}: pin sources, dbt build, audit, publish")
+    run_id = str(uuid.uuid4())  # Dagster's run ids are uuid4s; known up front for the log and progress
+    log_path = paths.run_logs / f"{run_id}.log"
+    echo(f"[run] {block[0]}..{block[-1]}: pin sources, dbt build, audit, publish (run {run_id})")
     run_tags = {**partition_range_tags(block), **(tags or {}), PROCESS_TAG: process_identity()}
+    began = now()
     try:
-        result = job.execute_in_process(instance=instance, tags=run_tags, raise_on_error=False,
-                                        run_config=quiet_run_config(versions, log_level, share_profile))
+        with captured_output(log_path, quiet) as console:
+            progress = RunProgress(instance, run_id, console, total_models=_dbt_model_count(), prefix="[run]   ")
+            with progress.following() if quiet else contextlib.nullcontext():
+                result = job.execute_in_process(
+                    instance=instance, run_config=quiet_run_config(versions, log_level, share_profile),
+                    run_id=run_id, tags=run_tags, raise_on_error=False)
     except KeyboardInterrupt:
         raise RunStopped(_stopped_message(instance, block)) from None
     message = "succeeded" if result.success else failure_message(instance, result.run_id)
     echo(f"[run] {block[0]}..{block[-1]}: run {result.run_id} {message}")
+    if quiet:
+        for line in summary_lines(progress.summary, now() - began):
+            echo(f"[run]   {line}")
+        if not result.success:
+            echo(f"[run]   Dagster's and dbt's output: {log_path}")
     return RunOutcome(result.run_id, block, result.success, message)
+
+
+def _dbt_model_count() -> int:
+    """How many dbt models a run builds (the progress bar's total), from the prepared manifest."""
+    import json
+
+    from trust_assets.lib.paths import DBT_PROJECT_DIR
+
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    if not manifest.exists():
+        return 0
+    nodes = json.loads(manifest.read_text()).get("nodes", {}).values()
+    return sum(1 for n in nodes if n.get("resource_type") in ("model", "seed"))
 
 
 def failure_message(instance: DagsterInstance, run_id: str) -> str:
     """The errors and failed checks of a run, in words a data engineer can act on."""
     from dagster import DagsterEventType
+
+    from trust_assets.defs.automation import cause_first
 
     lines = []
     for record in instance.all_logs(run_id):
@@ -144,11 +192,8 @@ def failure_message(instance: DagsterInstance, run_id: str) -> str:
         if event is None:
             continue
         if event.event_type == DagsterEventType.STEP_FAILURE:
-            error, messages = event.step_failure_data.error, list[str]()
-            while error is not None:  # Dagster wraps the user's exception: its cause says what went wrong
-                messages.append(error.message.strip().splitlines()[0] if error.message.strip() else str(error.cls_name))
-                error = error.cause
-            lines.append(f"step {event.step_key} failed: " + " <- ".join(messages[-2:]))
+            # Dagster wraps the user's exception: the innermost cause says what went wrong, so it comes first.
+            lines.append(f"step {event.step_key} failed: " + cause_first(event.step_failure_data.error))
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             data = event.asset_check_evaluation_data
             if not data.passed:

@@ -8,6 +8,7 @@ rebuilt candidate against the one recorded in the published commit.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -58,29 +59,43 @@ def publication_entry(paths: TrustPaths, product_name: str, version: int | None)
     raise ReproduceError(f"{product_name} has no version {version} (latest is {table.version()})")
 
 
-def reproduce_publication(paths: TrustPaths, spec: str, echo: Callable[[str], None] = print) -> bool:
-    """``product@version``: rebuild and compare; True when the content hash is identical."""
+def reproduce_publication(paths: TrustPaths, spec: str, echo: Callable[[str], None] = print,
+                          quiet: bool = False) -> bool:
+    """``product@version``: rebuild and compare; True when the content hash is identical.
+
+    The target and the source versions it was built from are checked before anything runs (ReproduceError).
+    """
     from deltalake import DeltaTable
 
     from trust_assets.definitions import defs
     from trust_assets.defs.jobs import MONTHLY_JOB
     from trust_assets.defs.publish.assets import published_key
     from trust_assets.lib.registry.products import PRODUCTS
+    from trust_assets.lib.sources.available import check_pins
+    from trust_assets.lib.sources.delta_pins import SourceError
+    from trust_assets.runs.execute import warnings_hidden
+    from trust_assets.runs.progress import captured_output
 
     name, version = parse_target(spec)
     entry = publication_entry(paths, name, version)
     months = [parse_month(m) for m in json.loads(entry["trust.months"])]
     sources = json.loads(entry["trust.sources"])
+    try:
+        check_pins(paths, sources)
+    except SourceError as exc:
+        raise ReproduceError(f"cannot rebuild {name} v{entry['version']}: {exc}") from None
     echo(f"[reproduce] {name} v{entry['version']}: months {months[0]}..{months[-1]} from "
          + ", ".join(f"{k}@v{v}" for k, v in sources.items()))
     instance = prepare_instance(paths)
     job = defs().resolve_job_def(MONTHLY_JOB)
     published = {published_key(p) for p in PRODUCTS}
     selection = [k for k in job.asset_layer.executable_asset_keys if k not in published]
-    with run_lock(paths, echo):
+    run_id = str(uuid.uuid4())  # Dagster's run ids are uuid4s; known up front for the log and progress
+    with run_lock(paths, echo), warnings_hidden(quiet), \
+            captured_output(paths.run_logs / f"{run_id}.log", quiet):
         result = job.execute_in_process(
-            instance=instance, asset_selection=selection, raise_on_error=False,
-            run_config=quiet_run_config(sources, "WARNING"),
+            instance=instance, asset_selection=selection, raise_on_error=False, run_id=run_id,
+            run_config=quiet_run_config(sources, "CRITICAL" if quiet else "WARNING"),
             tags={**partition_range_tags(months), "trust/reproduce": spec},
         )
     if not result.success:

@@ -30,7 +30,40 @@ def test_run_names_bad_months_and_pins(trust_home):
 
 def test_run_without_sources_says_what_to_do(trust_home):
     result = CliRunner().invoke(main, ["run"])
-    assert result.exit_code == 1 and "trust synth" in result.output
+    assert result.exit_code == 2 and "trust synth" in result.output
+    assert one_line_error(result.output)
+
+
+def one_line_error(output: str) -> bool:
+    """A user error is one line naming the problem: no usage block, no traceback."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    return len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in output
+
+
+def test_pins_and_reproduce_targets_are_checked_before_any_run(trust_home):
+    from trust_assets.lib.paths import TrustPaths
+    from trust_assets.synth.writer import generate
+
+    paths = TrustPaths.from_env()
+    generate(paths, seed=3, scale="tiny", months=2, start="2025-01")
+    cases = {
+        ("--pin", "nope/x=1"): "unknown source table 'nope/x'; known: dwp/uc_claims",
+        ("--pin", "hmrc/paye_employments=99"): "hmrc/paye_employments has no version 99 (versions 0..",
+        ("--pin", "hmrc/paye_employments"): "is not DEPT/TABLE=VERSION",
+        ("--reproduce", "foo@1"): "unknown product 'foo'; known: local_labour_market_monthly",
+        ("--reproduce", "local_labour_market_monthly@x"): "is not PRODUCT@VERSION",
+        ("--reproduce", "local_labour_market_monthly@1"): "has never been published",
+    }
+    for args, words in cases.items():
+        result = CliRunner().invoke(main, ["run", "--months", "2025-01", *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert words in result.output and one_line_error(result.output), (args, result.output)
+    assert not (paths.dagster_home / "storage").exists()  # nothing was run
+
+
+def test_version():
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("trust 0.")
 
 
 def test_run_names_a_bad_engine_setting(trust_home, monkeypatch):

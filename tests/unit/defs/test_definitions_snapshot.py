@@ -77,13 +77,18 @@ def definitions_snapshot(defs: dg.Definitions) -> dict[str, Any]:
     repository = defs.get_repository_def()
     sensors = {
         sensor.name: {
-            "job": sensor.job_name,
+            "job": sensor.job_name if sensor.targets else None,  # a run-status sensor starts no job
             "minimum_interval_seconds": sensor.minimum_interval_seconds,
             "default_status": sensor.default_status.value,
         }
         for sensor in sorted(repository.sensor_defs, key=lambda s: s.name)
     }
-    return {"assets": assets, "jobs": jobs, "sensors": sensors}
+    schedules = {
+        schedule.name: {"job": schedule.job_name, "cron": schedule.cron_schedule,
+                        "default_status": schedule.default_status.value}
+        for schedule in sorted(repository.schedule_defs, key=lambda s: s.name)
+    }
+    return {"assets": assets, "jobs": jobs, "sensors": sensors, "schedules": schedules}
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ readers keep serving the previous complete release.
 import dagster as dg
 
 from trust_assets.defs.audit.assets import candidate_key
+from trust_assets.defs.automation import product_freshness_policy
 from trust_assets.defs.partitions import monthly_partitions, months_in_window, release_id
 from trust_assets.defs.resources import SourcePins, TrustStorage
 from trust_assets.lib.registry.products import PRODUCTS, Product
@@ -17,6 +18,25 @@ from trust_assets.lib.registry.products import PRODUCTS, Product
 
 def published_key(product: Product) -> dg.AssetKey:
     return dg.AssetKey(["published", product.name])
+
+
+def published_columns(product: Product, types: dict[str, str] | None = None) -> dg.TableSchema:
+    """The published table's columns with their descriptions (the same words the Delta table carries)."""
+    from trust_assets.lib.audit.disclosure.policy import load_policy
+    from trust_assets.lib.publish.describe import describe
+
+    columns = load_policy().product(product.name).public_columns
+    described = describe(product.name, columns)
+    return dg.TableSchema(columns=[
+        dg.TableColumn(c, (types or {}).get(c, "string" if c.endswith("_status") or c == "suppression" else "?"),
+                       description=described.columns.get(c)) for c in (types or dict.fromkeys(columns))])
+
+
+def published_lineage(product: Product, columns: list[str]) -> dg.TableColumnLineage:
+    """Each published column comes from the candidate's column of the same name (protected, not transformed)."""
+    source = candidate_key(product)
+    return dg.TableColumnLineage(deps_by_column={
+        c: [dg.TableColumnDep(asset_key=source, column_name=c)] for c in columns})
 
 
 def run_check_results(context: dg.AssetExecutionContext) -> dict[str, list[dict]]:
@@ -42,7 +62,8 @@ def run_check_results(context: dg.AssetExecutionContext) -> dict[str, list[dict]
         dg.AssetSpec(published_key(p), deps=[candidate_key(p)], group_name="published", kinds={"delta"},
                      owners=["team:labour-market-trust"], description=f"{p.title}. {p.description} "
                      "Published for analysts after quality and disclosure checks; see docs/products.md.",
-                     metadata={"grain": ", ".join(p.grain)})
+                     metadata={"grain": ", ".join(p.grain), "dagster/column_schema": published_columns(p)},
+                     freshness_policy=product_freshness_policy())
         for p in PRODUCTS
     ],
     partitions_def=monthly_partitions,
@@ -89,7 +110,7 @@ def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, s
                 "path": dg.MetadataValue.path(str(paths.published_product(p.name))),
                 "source_versions": source_pins.summary(),
                 "report": dg.MetadataValue.path(str(paths.reports / "evaluation.html")),
-                "dagster/column_schema": dg.TableSchema(
-                    columns=[dg.TableColumn(name, type_) for name, type_ in result.columns]),
+                "dagster/column_schema": published_columns(p, dict(result.columns)),
+                "dagster/column_lineage": published_lineage(p, [name for name, _ in result.columns]),
             },
         )

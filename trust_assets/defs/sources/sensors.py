@@ -12,7 +12,7 @@ import dagster as dg
 
 from trust_assets.defs.partitions import monthly_partitions
 from trust_assets.defs.resources import TrustStorage
-from trust_assets.lib.months import month_start, shift_month
+from trust_assets.lib.months import shift_month
 from trust_assets.lib.registry.products import PRODUCTS
 from trust_assets.lib.registry.sources import SOURCE_TABLES
 
@@ -67,11 +67,11 @@ def build_sensor(job_name: str) -> dg.SensorDefinition:
         buildable = set.intersection(*(
             touched_months(source_table(key), str(paths.source_table(*key.split("/"))), None, current[key])
             for key in MONTHLY_STOCK_TABLES))
-        months = [m for m in months_to_request(touched) if m in buildable and month_start(m) in existing]
+        months = [m for m in months_to_request(touched) if m in buildable and m in existing]
         pins = {"resources": {"source_pins": {"config": {"versions": current}}}}
         versions_tag = ",".join(f"{k}@{v}" for k, v in sorted(current.items()))
         requests = [
-            dg.RunRequest(run_key=f"{m}:{versions_tag}", partition_key=month_start(m), run_config=pins,
+            dg.RunRequest(run_key=f"{m}:{versions_tag}", partition_key=m, run_config=pins,
                           tags={"trust/trigger": "new_source_versions", "trust/source_versions": versions_tag})
             for m in months
         ]

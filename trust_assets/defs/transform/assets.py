@@ -117,14 +117,41 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         emitter, graph, locations = LineageEmitter(source_pins.paths()), load_dbt_lineage(), pin_locations(pins)
         with stage(emitter, DBT_JOB, context.run.run_id, context.job_name,
                    datasets=dbt_stage_inputs(emitter.paths, graph, locations)) as step:
-            invocation = dbt.cli(args, context=context)
+            invocation = dbt.cli(args, context=context, raise_on_error=False)
+            failed: list[str] = []
             try:
-                yield from invocation.stream()
+                for event in invocation.stream():
+                    if isinstance(event, dg.AssetCheckResult) and not event.passed and (
+                            event.severity == dg.AssetCheckSeverity.ERROR):
+                        failed.append(f"{event.asset_key.to_user_string() if event.asset_key else ''}:"
+                                      f"{event.check_name}")
+                    yield event
             finally:  # one job per model dbt ran, failed or not; the dbt step's FAIL names what failed
                 _clean_scratch(trust, chosen)
                 results = _run_results(invocation)
                 if graph is not None and results:
                     failures = emit_model_events(emitter, graph, results, step.step, locations)
                     step.failure = "dbt build failed: " + " | ".join(failures) if failures else None
+            if not invocation.is_successful():
+                raise dg.Failure(description=dbt_failure_cause(failed, invocation.get_error()),
+                                 metadata={"dbt command (start)": str(invocation.dbt_command)[:200] + " …"})
 
     return dbt_models
+
+
+def dbt_failure_cause(failed_checks: list[str], error: Exception | None) -> str:
+    """The step error, cause first: which blocking tests failed, then dbt's own error lines.
+
+    dagster-dbt's error opens with the whole ``dbt build --vars {...}`` command (thousands of characters of pinned
+    file paths), so the cause was off the screen; the command is kept, shortened, in the failure's metadata.
+    """
+    parts = []
+    if failed_checks:
+        parts.append(f"{len(failed_checks)} blocking dbt test(s) failed: " + ", ".join(failed_checks[:5])
+                     + (" …" if len(failed_checks) > 5 else ""))
+    text = str(getattr(error, "description", None) or error or "")
+    marker = "Errors parsed from dbt logs:"
+    if marker in text:
+        lines = [" ".join(line.split()) for line in text.split(marker, 1)[1].split("\n\n") if line.strip()]
+        parts.append("dbt: " + " | ".join(line[:300] for line in lines[:3]))
+    return "dbt build failed: " + ("; ".join(parts) or "see the step's logs")

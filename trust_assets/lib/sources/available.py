@@ -42,3 +42,29 @@ def shared_source_months(share_profile: str) -> list[str]:
     finally:
         con.close()
     return sorted(set.intersection(*sets))
+
+
+def check_pins(paths: TrustPaths, versions: dict[str, int]) -> None:
+    """Refuse pins that name no source or a version the source does not have, before any run starts.
+
+    Raises SourceError naming every bad pin (with the known tables, or the versions there are), so ``trust run
+    --pin`` fails in a second with words an analyst can act on rather than inside a started run.
+    """
+    from trust_assets.lib.sources.delta_pins import SourceError, readable_version
+
+    problems = []
+    for key, version in sorted(versions.items()):
+        try:
+            table = source_table(key)
+        except KeyError as exc:
+            problems.append(str(exc.args[0]))
+            continue
+        uri = str(paths.source_table(table.dept, table.table))
+        latest = latest_version(uri)
+        if not 0 <= version <= latest:
+            problems.append(f"{key} has no version {version} (versions 0..{latest})")
+            continue
+        if not readable_version(uri, version):
+            problems.append(f"{key} version {version} is no longer readable (its log or files were cleaned up)")
+    if problems:
+        raise SourceError("; ".join(problems))

@@ -121,6 +121,15 @@ def latest_version(uri: str) -> int:
     return _open(uri).version()
 
 
+def readable_version(uri: str, version: int) -> bool:
+    """Whether ``version`` of the table can still be loaded (its log entries exist), without reading data."""
+    try:
+        _open(uri, version)
+    except SourceError:
+        return False
+    return True
+
+
 def _arrow_type_name(arrow_type: Any) -> str:
     return str(arrow_type)
 

@@ -1,0 +1,84 @@
+"""What a deployment turns on: the monthly schedule, freshness policies per product, and run-failure alerts.
+
+The schedule and the new-source-versions sensor (defs/sources/sensors.py) are two ways to start the same job; a
+deployment usually runs the sensor and keeps the schedule as the backstop for a month the sensor missed. Both are
+off until turned on in the UI (``trust ui``) or with ``dagster schedule start``. The alert sensor is on by
+default: it only writes a record (and posts to ``TRUST_ALERT_WEBHOOK`` when set) when a run fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import dagster as dg
+
+from trust_assets.defs.resources import TrustStorage
+from trust_assets.lib.registry.cadence import product_due_after_month_end, product_freshness_windows
+
+WEBHOOK_ENV = "TRUST_ALERT_WEBHOOK"
+ALERTS_FILE = "run_failures.jsonl"
+
+
+def product_freshness_policy() -> dg.FreshnessPolicy:
+    """Freshness of a published product from the departments' cadence (lib/registry/cadence.py)."""
+    warn, fail = product_freshness_windows()
+    return dg.FreshnessPolicy.time_window(fail_window=fail, warn_window=warn)
+
+
+def monthly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.UnresolvedPartitionedAssetScheduleDefinition:
+    """Builds the month that just became due, on the day after the slowest department delivers (06:00 UTC)."""
+    day = min(28, product_due_after_month_end().days + 1)
+    return dg.build_schedule_from_partitioned_job(
+        job, name="monthly_products_schedule", day_of_month=day, hour_of_day=6,
+        description=f"Build last month's products on day {day} of each month, after every department's "
+        "delivery (the sensor usually builds it earlier, as soon as the data arrives).",
+        default_status=dg.DefaultScheduleStatus.STOPPED)
+
+
+def alert_record(context: dg.RunFailureSensorContext) -> dict[str, Any]:
+    """The facts someone on call needs: which run, which months, what failed (the cause first)."""
+    run = context.dagster_run
+    steps = [{"step": event.step_key, "error": cause_first(event.step_failure_data.error)}
+             for event in context.get_step_failure_events()]
+    return {"run_id": run.run_id, "job": run.job_name, "failed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "months": {k.split("/")[-1]: v for k, v in run.tags.items() if "partition" in k},
+            "message": context.failure_event.message, "steps": steps}
+
+
+def cause_first(error: Any) -> str:
+    """A Dagster error chain as one line, the innermost cause first (Dagster wraps the user's exception)."""
+    parts = []
+    while error is not None:
+        text = (error.message or "").strip()
+        parts.append(text.splitlines()[0][:300] if text else str(error.cls_name))
+        error = error.cause
+    return " <- ".join(reversed(parts[-2:]))
+
+
+def post_webhook(url: str, record: dict[str, Any]) -> str:
+    import httpx
+
+    try:
+        response = httpx.post(url, json={"text": f"trust run {record['run_id']} failed", "alert": record},
+                              timeout=10)
+        return f"HTTP {response.status_code}"
+    except httpx.HTTPError as exc:
+        return f"not delivered: {exc}"
+
+
+@dg.run_failure_sensor(name="run_failure_alerts", default_status=dg.DefaultSensorStatus.RUNNING,
+                       description="Writes an alert record for every failed run to trust/alerts/, and posts it to "
+                       f"${WEBHOOK_ENV} when that is set.")
+def run_failure_alerts(context: dg.RunFailureSensorContext, trust: TrustStorage) -> None:
+    record = alert_record(context)
+    url = os.environ.get(WEBHOOK_ENV, "").strip()
+    if url:
+        record["webhook"] = post_webhook(url, record)
+    folder = trust.paths().alerts
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ALERTS_FILE, "a", encoding="utf-8") as out:
+        out.write(json.dumps(record, sort_keys=True) + "\n")
+    context.log.info(f"alert recorded for run {record['run_id']}")
