@@ -176,3 +176,20 @@ def test_an_unknown_reader_feature_is_refused_naming_table_version_and_feature(t
     assert uri in message and "version 1" in message and "fancyNewThing" in message
     assert sorted(read_version(uri, 0).column("a").to_pylist()) == [1]  # the version before is still readable
 
+
+
+def test_a_run_over_a_table_with_an_unknown_feature_is_refused_and_publishes_nothing(tiny_home):
+    from _corpus import run
+
+    log = tiny_home.source_table("dwp", "uc_claims") / "_delta_log"
+    head = max(int(p.name[:20]) for p in log.glob("*.json"))
+    commit = {"protocol": {"minReaderVersion": 3, "minWriterVersion": 7, "readerFeatures": ["fancyNewThing"],
+                           "writerFeatures": ["fancyNewThing"]}}
+    (log / f"{head + 1:020d}.json").write_text(json.dumps({"commitInfo": {"timestamp": 1}}) + "\n"
+                                               + json.dumps(commit) + "\n")
+    result = run(["2025-01"])
+    assert not result.success
+    assert "fancyNewThing" in result.message and f"version {head + 1}" in result.message, result.message
+    assert "uc_claims" in result.message
+    published = tiny_home.published
+    assert not published.exists() or not any(p.name != "_releases" for p in published.iterdir())
