@@ -105,6 +105,8 @@ def existing_delta_tables(root: Path) -> dict[str, str]:
         for f in fields:
             if not isinstance(f["type"], str):
                 raise ValueError(f"{folder}: column {f['name']} has a nested type; the marts hold flat columns")
-            columns.append(f"`{f['name']}` {_DELTA_TO_SPARK_DDL.get(f['type'], f['type'])}")
+            # nullability too: Sail refuses a declaration that differs from the log's schema in anything
+            not_null = "" if f.get("nullable", True) else " not null"
+            columns.append(f"`{f['name']}` {_DELTA_TO_SPARK_DDL.get(f['type'], f['type'])}{not_null}")
         tables[folder.name] = ", ".join(columns)
     return tables

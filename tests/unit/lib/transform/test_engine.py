@@ -57,14 +57,16 @@ def test_spark_vars_declare_the_columns_of_existing_marts(tmp_path):
 
     marts, scratch = tmp_path / "marts", tmp_path / "scratch"
     assert spark_dbt_vars(marts, scratch)["trust_spark_existing"] == {}
-    write_deltalake(str(marts / "local_labour_market_monthly"), pa.table({
-        "month": pa.array([dt.date(2025, 1, 1)]), "local_authority_code": ["E07000223"],
-        "uc_claimants": pa.array([3], pa.int64()), "ssa_tier1": pa.array([1], pa.int32()),
-        "median_monthly_pay": [1.5], "nsf_funded": [True]}))
+    schema = pa.schema([pa.field("month", pa.date32(), nullable=False), ("local_authority_code", pa.string()),
+                        ("uc_claimants", pa.int64()), ("ssa_tier1", pa.int32()), ("median_monthly_pay", pa.float64()),
+                        ("nsf_funded", pa.bool_())])
+    write_deltalake(str(marts / "local_labour_market_monthly"), pa.Table.from_pylist([
+        {"month": dt.date(2025, 1, 1), "local_authority_code": "E07000223", "uc_claimants": 3, "ssa_tier1": 1,
+         "median_monthly_pay": 1.5, "nsf_funded": True}], schema=schema))
     (marts / "half_written").mkdir()
     assert spark_dbt_vars(marts, scratch) == {
         "trust_spark_marts": str(marts), "trust_spark_scratch": str(scratch),
-        "trust_spark_existing": {"local_labour_market_monthly": "`month` date, `local_authority_code` string, "
+        "trust_spark_existing": {"local_labour_market_monthly": "`month` date not null, `local_authority_code` string, "
                                  "`uc_claimants` bigint, `ssa_tier1` int, `median_monthly_pay` double, "
                                  "`nsf_funded` boolean"}}
     assert list(existing_delta_tables(marts)) == ["local_labour_market_monthly"]
