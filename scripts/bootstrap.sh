@@ -25,3 +25,12 @@ if [ ! -f dbt_project/target/manifest.json ] || [ ! -f dbt_project/target/lineag
   echo "[setup] preparing dbt manifests (dbt parse; dbt compile for column lineage)"
   .venv/bin/python -m trust_assets.lib.transform.dbt_prepare
 fi
+# GX Data Docs link Bootstrap, jQuery and others from CDNs; fetch those exact versions once (npm pack) so the pages
+# work offline (trust_assets/lib/audit/data_docs_assets.py). Without npm the pages keep their CDN links.
+if [ ! -f .cache/gx-static/jquery/jquery.min.js ]; then
+  if command -v npm >/dev/null 2>&1; then
+    .venv/bin/python -m trust_assets.lib.audit.data_docs_assets || echo "[setup] GX Data Docs keep their CDN links"
+  else
+    echo "[setup] npm not found: GX Data Docs keep their CDN links"
+  fi
+fi

@@ -59,3 +59,16 @@ def test_a_failed_run_leaves_fail_events_naming_the_cause(published_home):
         message = event["run"]["facets"]["errorMessage"]["message"]
         assert "dwp/uc_claims" in message and "conditionality_regime" in message, message
     assert not any(e["job"]["name"] == PUBLISH_JOB for e in new)
+
+
+def test_data_docs_of_the_run_open_offline(published_home):
+    from trust_assets.lib.audit.data_docs_assets import GX_STATIC_CACHE, URLS
+
+    pages = list((published_home.reports / "gx").glob("*/*/**/*.html"))
+    assert pages, "the audit wrote no Data Docs"
+    if not GX_STATIC_CACHE.is_dir():
+        pytest.skip("no npm at set-up: Data Docs keep their CDN links")
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not any(url in text for url in URLS), page
+    assert (published_home.reports / "gx" / "_static" / "jquery" / "jquery.min.js").is_file()

@@ -96,6 +96,7 @@ def suite_parameters(name: str, months: list[str]) -> dict[str, Any]:
 
 def run_release_suites(paths: TrustPaths, release: Release, months: list[str], run_id: str) -> dict[str, Any]:
     """Validate each candidate with its GX suite; Data Docs for the run go under reports/gx/<run_id>/<product>."""
+    from trust_assets.lib.audit.data_docs_assets import localise
     from trust_assets.lib.audit.gx_suites import load_suite_dict, validate_candidate
     from trust_assets.lib.audit.gx_suites import suite_parameters as needed
 
@@ -106,4 +107,6 @@ def run_release_suites(paths: TrustPaths, release: Release, months: list[str], r
         results[p.name] = validate_candidate(
             p.name, release.published[p.name], params, previous=previous_published(paths, p.name, months),
             data_docs_dir=paths.reports / "gx" / run_id / p.name, run_id=run_id)
+        # offline: the pages' CDN scripts and styles become links to one local copy per home
+        localise(paths.reports / "gx" / run_id / p.name, paths.reports / "gx" / "_static")
     return results
