@@ -6,6 +6,7 @@ the Dagster step turns each outcome into a blocking asset check. Nothing here wr
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from trust_assets.lib.audit.candidates import Release
 from trust_assets.lib.months import month_dates, shift_month
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.products import PRODUCTS, product
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -108,5 +111,8 @@ def run_release_suites(paths: TrustPaths, release: Release, months: list[str], r
             p.name, release.published[p.name], params, previous=previous_published(paths, p.name, months),
             data_docs_dir=paths.reports / "gx" / run_id / p.name, run_id=run_id)
         # offline: the pages' CDN scripts and styles become links to one local copy per home
-        localise(paths.reports / "gx" / run_id / p.name, paths.reports / "gx" / "_static")
+        try:
+            localise(paths.reports / "gx" / run_id / p.name, paths.reports / "gx" / "_static")
+        except OSError as exc:  # the pages still work online; an audit never fails over its report's styling
+            log.warning("could not bundle Data Docs assets for %s: %s", p.name, exc)
     return results
