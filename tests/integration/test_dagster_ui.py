@@ -226,7 +226,7 @@ def test_ui_lists_the_trust_graph_and_publishes_a_month_it_launched(webserver, t
         mart, candidate, published = (f"warehouse/{product.name}", f"candidates/{product.name}",
                                       f"published/{product.name}")
         assert nodes[mart]["isPartitioned"] and JOB in nodes[mart]["jobNames"]
-        assert checks(candidate) == {"expectations": True, "disclosure_compliance": True}
+        assert checks(candidate) == {"expectations": True, "disclosure_compliance": True, "differencing": True}
         assert nodes[published]["dependencyKeys"] == [{"path": candidate.split("/")}]
         assert "delta" in nodes[published]["kinds"]
 

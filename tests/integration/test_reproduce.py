@@ -53,7 +53,8 @@ def test_a_past_publication_is_traced_and_reproduced(home, monkeypatch):
     # Every blocking (ERROR) check passed; warnings (rows excluded and counted) may have fired.
     assert record["checks"] and all(c["passed"] or c["severity"] == "WARN" for c in record["checks"])
     assert {c["name"] for c in record["checks"]} >= {"candidates/local_labour_market_monthly:expectations",
-                                                     "candidates/local_labour_market_monthly:disclosure_compliance"}
+                                                     "candidates/local_labour_market_monthly:disclosure_compliance",
+                                                     "candidates/local_labour_market_monthly:differencing"}
 
     lines: list[str] = []
     assert reproduce_publication(home, f"{PRODUCT}@0", echo=lines.append), "\n".join(lines)

@@ -7,27 +7,39 @@ linked district/section margin), so protect() and check_compliance() see what a 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
+from trust_assets.lib.audit.disclosure.cellkey import CellKeys
 from trust_assets.lib.audit.disclosure.policy import load_policy, pay_support
 
-POLICY = load_policy()
+#: The shipped policy (keyed rounding across releases): protect and check it with KEYS.
+SHIPPED = load_policy()
+KEYS = CellKeys(b"unit-test cell-key secret, never a real one")
+#: The shipped rules with plain rounding: the single-release rule tests read exact rounded values off it.
+POLICY = replace(SHIPPED, cross_release="none")
 LLM, SRM = "local_labour_market_monthly", "sector_region_monthly"
 CEO, SEO = "claimant_employment_outcomes", "skills_employment_outcomes"
 
 
-def _pay(rng: np.random.Generator, n: int, stat: str) -> dict[str, np.ndarray]:
-    """Random pay statistic with consistent support: employers' totals sorted, top1 >= top2, total = sum."""
+def _pay(rng: np.random.Generator, n: int, stat: str, people: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Random pay statistic with consistent support: employers' totals sorted, top1 >= top2, total = sum.
+
+    ``people``: the count column that counts the same people (the policy's pay_people), as the marts define it.
+    """
     employers = rng.integers(0, 7, n)
+    if people is not None:
+        employers = np.minimum(employers, people)
     cols = {role: np.zeros(n) for role in ("total", "top1", "top2")}
     for i, e in enumerate(employers):
         if e:
             pay = np.sort(rng.exponential(1.0, e) ** rng.uniform(0.5, 4)) [::-1] * 1e5
             cols["total"][i], cols["top1"][i] = pay.sum(), pay[0]
             cols["top2"][i] = pay[1] if e > 1 else 0.0
-    people = np.maximum(employers, rng.integers(0, 30, n))
+    if people is None:
+        people = np.maximum(employers, rng.integers(0, 30, n))
     support = pay_support(stat)
     return {stat: rng.uniform(800, 4000, n).round(2), support["people"]: people,
             support["employers"]: employers, **{support[r]: v for r, v in cols.items()}}
@@ -50,7 +62,7 @@ def build_release(seed: int, months: int = 2, regions: int = 3, max_districts: i
     srm["employer_businesses"] = rng.integers(0, scale, n)
     srm["business_births"] = rng.integers(0, max(scale // 3, 2), n)
     srm["business_deaths"] = rng.integers(0, max(scale // 3, 2), n)
-    srm = srm.assign(**_pay(rng, n, "median_monthly_pay"))
+    srm = srm.assign(**_pay(rng, n, "median_monthly_pay", srm["payrolled_employees"].to_numpy()))
 
     rows = []
     for (m, r), group in srm.groupby(["month", "region"], sort=False):
@@ -68,7 +80,7 @@ def build_release(seed: int, months: int = 2, regions: int = 3, max_districts: i
     llm["uc_claimants_searching_for_work"] = (claimants * rng.uniform(0, 1, k)).astype(int)
     llm["payrolled_employees"] = rng.integers(0, scale * 5, k)
     llm["fe_learner_starts"] = rng.integers(0, scale, k)
-    llm = llm.assign(**_pay(rng, k, "median_monthly_pay"))
+    llm = llm.assign(**_pay(rng, k, "median_monthly_pay", llm["payrolled_employees"].to_numpy()))
 
     def outcomes(dims: dict[str, list], denominator: str, with_3m: bool, month_col: str) -> pd.DataFrame:
         index = pd.MultiIndex.from_product(list(dims.values()), names=list(dims)).to_frame(index=False)
@@ -82,7 +94,7 @@ def build_release(seed: int, months: int = 2, regions: int = 3, max_districts: i
             index["in_work_3m"] = rng.binomial(den, 0.3)
         index["in_work_6m"] = pd.array(in_6m, dtype="Float64").astype("Int64")
         index["in_work_6m_rate"] = (index["in_work_6m"] / pd.Series(den).replace(0, np.nan)).astype("Float64")
-        return index.assign(**_pay(rng, size, "median_pay_6m"))
+        return index.assign(**_pay(rng, size, "median_pay_6m", np.nan_to_num(in_6m).astype(int)))
 
     ceo = outcomes({"cohort_month": month_values, "region": region_names, "age_band": ["16-24", "25-34"],
                     "disability": [True, False]}, "cohort_claimants", True, "cohort_month")

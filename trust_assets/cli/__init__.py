@@ -11,6 +11,7 @@ import click
 
 from trust_assets.cli.bench import bench
 from trust_assets.cli.demo import demo
+from trust_assets.cli.ledger import ledger
 from trust_assets.cli.lineage import lineage
 from trust_assets.cli.maintenance import maintenance
 from trust_assets.cli.report import report
@@ -42,6 +43,7 @@ COMMANDS: dict[str, tuple[click.Command, str]] = {
     "recipients": (recipients, "Create, rotate, revoke and list Delta Sharing recipients."),
     "audit": (audit, "Inspect and verify the access audit log."),
     "lineage": (lineage, "Trace a published product version back to its sources."),
+    "ledger": (ledger, "The release ledger: history of a cell, what a release changed."),
     "report": (report, "Write the evaluation report (HTML)."),
     "maintenance": (maintenance, "Clean files left by failed writes and other housekeeping."),
     "ui": (ui, "Start the Dagster UI on the trust's instance."),

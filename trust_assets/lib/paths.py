@@ -91,6 +91,21 @@ class TrustPaths:
         return self.published / "_releases"
 
     @property
+    def disclosure_ledger(self) -> Path:
+        """The release ledger: every published cell's true and published value per release (never served)."""
+        return self.trust / "ledger"
+
+    @property
+    def candidate_ledger(self) -> Path:
+        """A release candidate's ledger entries, appended to the ledger when the release is published."""
+        return self.candidates / "_ledger"
+
+    @property
+    def disclosure_secret(self) -> Path:
+        """The cell-key secret that keyed rounding derives each cell's persistent offset from."""
+        return self.secrets / "disclosure_cell_key"
+
+    @property
     def lineage(self) -> Path:
         return self.trust / "lineage"
 

@@ -96,7 +96,9 @@ def reproduce_publication(paths: TrustPaths, spec: str, echo: Callable[[str], No
         result = job.execute_in_process(
             instance=instance, asset_selection=selection, raise_on_error=False, run_id=run_id,
             run_config=quiet_run_config(sources, "CRITICAL" if quiet else "WARNING"),
-            tags={**partition_range_tags(months), "trust/reproduce": spec},
+            # The audit protects the rebuild against the ledger as it stood before that release, as it did then.
+            tags={**partition_range_tags(months), "trust/reproduce": spec,
+                  "trust/reproduce_release": entry["trust.run_id"]},
         )
     if not result.success:
         echo(f"[reproduce] rebuild run {result.run_id} {failure_message(instance, result.run_id)}")

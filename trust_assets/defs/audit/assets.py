@@ -31,6 +31,10 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
         specs.append(dg.AssetCheckSpec("disclosure_compliance", asset=candidate_key(product), blocking=True,
                                        description="Independent re-check of every published cell against the "
                                        "disclosure policy (thresholds, rounding, pay rules, rates, secondary)."))
+        specs.append(dg.AssetCheckSpec("differencing", asset=candidate_key(product), blocking=True,
+                                       description="Every published count attacked together with the release "
+                                       "ledger of all earlier releases: no cell may be pinned to one value by "
+                                       "differencing versions (docs/quality.md)."))
     return specs
 
 
@@ -61,7 +65,8 @@ def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, s
     months = months_in_window(context.partition_time_window)
     with stage(LineageEmitter(paths), AUDIT_JOB, context.run.run_id, context.job_name,
                datasets=audit_inputs(paths)) as step:
-        release = build_release(paths, months, release_id(context), engine.engine())
+        release = build_release(paths, months, release_id(context), engine.engine(),
+                                ledger_before=context.run.tags.get("trust/reproduce_release"))
         audit = audit_release(paths, release, months, release_id(context))
         step.datasets_out = candidate_outputs(paths, release.candidate_versions, audit.checks)
         if not audit.passed:

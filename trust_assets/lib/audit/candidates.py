@@ -29,6 +29,11 @@ class Release:
     suppressed: list[dict[str, Any]]
     policy_version: str
     candidate_versions: dict[str, int] = field(default_factory=dict)
+    #: the ledger rows of the release's months as the audit read them (earlier releases), and its version
+    ledger: pd.DataFrame | None = None
+    ledger_version: int | None = None
+    #: what this release adds to the ledger (appended when it is published)
+    ledger_entries: pd.DataFrame | None = None
 
     def arrow(self, name: str) -> pa.Table:
         return published_arrow(name, self.published[name])
@@ -100,16 +105,31 @@ def published_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
     return table.cast(pa.schema(fields))
 
 
-def build_release(paths: TrustPaths, months: list[str], run_id: str, engine: Engine | None = None) -> Release:
-    """Protect every product of the run together and write the candidates (one commit each)."""
+def build_release(paths: TrustPaths, months: list[str], run_id: str, engine: Engine | None = None,
+                  ledger_before: str | None = None) -> Release:
+    """Protect every product of the run together, against the release ledger of everything published before,
+    and write the candidates (one commit each) and the ledger entries publishing them would add.
+
+    ``ledger_before``: a release id; only the ledger entries recorded before it count (``--reproduce`` rebuilds a
+    past release exactly as it was protected then).
+    """
+    from trust_assets.lib.audit.disclosure.cellkey import CellKeys
+    from trust_assets.lib.audit.disclosure.differencing import ledger_entries
     from trust_assets.lib.audit.disclosure.policy import load_policy
     from trust_assets.lib.audit.disclosure.protect import protect, suppression_counts
     from trust_assets.lib.publish.commit import replace_months
+    from trust_assets.lib.publish.ledger import ledger_version, now_utc, read_ledger, write_candidate_entries
 
     policy = load_policy()
     marts = read_marts(paths, months, engine)
-    published = protect(marts, policy)
-    release = Release(months, marts, published, suppression_counts(published), policy.version)
+    seen = ledger_version(str(paths.disclosure_ledger))
+    ledger = read_ledger(str(paths.disclosure_ledger), months=months, version=seen, before_release=ledger_before)
+    keys = CellKeys.load(paths) if policy.cross_release == "keyed_rounding" else None
+    published = protect(marts, policy, keys=keys, ledger=ledger)
+    entries = ledger_entries(marts, published, policy, ledger, release_id=run_id, recorded_at=now_utc())
+    release = Release(months, marts, published, suppression_counts(published), policy.version,
+                      ledger=ledger, ledger_version=seen, ledger_entries=entries)
+    write_candidate_entries(paths, entries, run_id, seen)
     for p in PRODUCTS:
         result = replace_months(str(paths.candidate(p.name)), release.arrow(p.name), product=p.name,
                                 month_column=p.month_column, grain=p.grain, months=months, run_id=run_id,

@@ -60,11 +60,17 @@ def previous_published(paths: TrustPaths, name: str, months: list[str]) -> pd.Da
 
 def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id: str) -> Audit:
     """Run each product's GX suite and the disclosure compliance check; nothing here writes to published/."""
+    from trust_assets.lib.audit.disclosure.cellkey import CellKeys
     from trust_assets.lib.audit.disclosure.compliance import check_compliance
+    from trust_assets.lib.audit.disclosure.differencing import check_differencing
     from trust_assets.lib.audit.disclosure.policy import load_policy
+    from trust_assets.lib.publish.ledger import empty_ledger
 
     policy = load_policy()
-    violations = check_compliance(release.published, release.unprotected, policy)
+    keys = CellKeys.load(paths, create=False) if policy.cross_release == "keyed_rounding" else None
+    violations = check_compliance(release.published, release.unprotected, policy, keys=keys)
+    differencing = [] if release.ledger_entries is None else check_differencing(
+        release.ledger_entries, release.ledger if release.ledger is not None else empty_ledger(), policy)
     suites = run_release_suites(paths, release, months, run_id)
     checks: dict[str, list[CheckOutcome]] = {}
     for p in PRODUCTS:
@@ -84,8 +90,21 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
                 "; ".join(v.message for v in mine[:5]),
                 {"violations": [v.as_dict() for v in mine[:20]], "policy_version": policy.version},
             ),
+            _differencing_outcome([v for v in differencing if v.product == p.name], policy.version,
+                                  release.ledger_version),
         ]
     return Audit(checks, {name: s.data_docs_index for name, s in suites.items() if s.data_docs_index})
+
+
+def _differencing_outcome(mine: list[Any], policy_version: str, ledger_version: int | None) -> CheckOutcome:
+    """The cross-release check: this release attacked together with the ledger of every earlier release."""
+    against = "no earlier release" if ledger_version is None else f"release ledger v{ledger_version}"
+    return CheckOutcome(
+        "differencing", not mine,
+        f"no published count can be pinned by differencing against {against}" if not mine else
+        "; ".join(v.message for v in mine[:5]),
+        {"violations": [v.as_dict() for v in mine[:20]], "policy_version": policy_version,
+         "ledger_version": -1 if ledger_version is None else ledger_version})
 
 
 def suite_parameters(name: str, months: list[str]) -> dict[str, Any]:

@@ -83,7 +83,16 @@ def publish_release(paths: TrustPaths, months: list[str], run_id: str, pins: Map
     """
     from trust_assets.lib.publish.releases import ensure_manifest, failpoint
 
+    from trust_assets.lib.publish.ledger import append_release
+
     ensure_manifest(paths)  # before the first product commit: a fresh home killed here serves nothing partial
+    for p in PRODUCTS:
+        candidate_policy_version(paths, p, run_id)
+    # The disclosure ledger before any product: a crash before the product commits leaves it claiming more than
+    # analysts saw (safe for the differencing check), never less.
+    appended = append_release(paths, run_id)
+    log(f"release ledger: {appended} cell entries recorded" if appended else
+        "release ledger: nothing new to record (already recorded, or no cell changed)")
     results = {}
     for p in PRODUCTS:
         policy = candidate_policy_version(paths, p, run_id)
@@ -109,6 +118,7 @@ def publish_product(paths: TrustPaths, p: Product, months: list[str], run_id: st
     """One product's commit: the candidate's months with ``base`` metadata plus its own models and suppression."""
     from trust_assets.lib.publish.commit import read_months, replace_months
     from trust_assets.lib.publish.describe import describe
+    from trust_assets.lib.publish.ledger import append_release
 
     candidate_policy_version(paths, p, run_id)
     data = read_months(str(paths.candidate(p.name)), p.month_column, months)

@@ -9,7 +9,8 @@ table), so it lives here rather than in either.
 from __future__ import annotations
 
 #: Why disclosure control hid a cell (the policy's rules; see docs/quality.md).
-REASONS = ("threshold", "dominance", "p_percent", "contributors", "denominator", "secondary", "numerator")
+REASONS = ("threshold", "dominance", "p_percent", "contributors", "denominator", "secondary", "numerator",
+           "cross_release")
 #: The reason column of every published table: ``column:reason`` pairs joined by ';'.
 SUPPRESSION_COLUMN = "suppression"
 STATUS_SUFFIX = "_status"

@@ -208,11 +208,12 @@ def test_missing_parameter_and_malformed_suites_are_refused(tmp_path):
 
 def test_protected_release_passes_every_suite():
     """The two halves of the audit agree: whatever protect() publishes, the GX disclosure checks accept."""
-    from _releases import build_release
+    from _releases import KEYS, build_release
 
     from trust_assets.lib.audit.disclosure.protect import protect
 
-    release = protect(build_release(9, months=3, regions=3, max_districts=4, sections=4, scale=12), load_policy())
+    release = protect(build_release(9, months=3, regions=3, max_districts=4, sections=4, scale=12), load_policy(),
+                      keys=KEYS)
     for p in PRODUCTS:
         frame = release[p.name]
         parameters = {"expected_months": sorted(frame[p.month_column].unique())}

@@ -12,6 +12,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.publish.commit import replace_months
+from trust_assets.lib.publish.ledger import empty_ledger, ledger_version, write_candidate_entries
 from trust_assets.lib.publish.release import publication_metadata, publish_release, read_bytes, source_reads
 from trust_assets.lib.registry.products import LOCAL_LABOUR_MARKET_MONTHLY, PRODUCTS, Product
 from trust_assets.lib.registry.sources import UC_CLAIMS
@@ -60,6 +61,7 @@ def write_candidate(paths: TrustPaths, product: Product, run_id: str, suppressio
     replace_months(str(paths.candidate(product.name)), pa.table(columns), product=product.name,
                    month_column=product.month_column, grain=product.grain, months=["2025-01"], run_id=run_id,
                    metadata={"trust.policy_version": "2026.1"})
+    write_candidate_entries(paths, empty_ledger(), run_id, ledger_version(str(paths.disclosure_ledger)))
 
 
 def test_publish_release_commits_each_audited_candidate_once_with_its_suppressions(tmp_path, pins):

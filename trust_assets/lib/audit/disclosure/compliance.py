@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,12 +23,16 @@ from trust_assets.lib.audit.disclosure.policy import (
     SUPPRESSION_COLUMN,
     DisclosurePolicy,
     Release,
+    ReleaseError,
     numeric,
     pay_support,
     require_mapping,
     status_column,
     to_frame,
 )
+
+if TYPE_CHECKING:
+    from trust_assets.lib.audit.disclosure.cellkey import CellKeys
 
 
 @dataclass(frozen=True)
@@ -47,18 +51,23 @@ class Violation:
                 "message": self.message, "examples": [dict(e) for e in self.examples]}
 
 
-def check_compliance(published: Release, unprotected: Release, policy: DisclosurePolicy) -> list[Violation]:
+def check_compliance(published: Release, unprotected: Release, policy: DisclosurePolicy,
+                     keys: CellKeys | None = None) -> list[Violation]:
     """Re-check a published release against its unprotected cells; an empty list means it may be published.
 
     Written independently of ``protect`` (it only looks at what is published and the support columns), so it
-    catches a faulty ``protect`` as well as a doctored table.
+    catches a faulty ``protect`` as well as a doctored table. Under keyed rounding it needs the cell-key secret to
+    know what each count should show.
     """
     require_mapping(published, "published")
     require_mapping(unprotected, "unprotected")
+    if policy.cross_release == "keyed_rounding" and keys is None:
+        raise ReleaseError(f"disclosure policy {policy.version} uses keyed rounding: the compliance check needs the "
+                           "trust's cell-key secret")
     violations: list[Violation] = []
     joined: dict[str, pd.DataFrame] = {}
     for name, table in published.items():
-        found = _check_product(name, table, unprotected, policy, violations)
+        found = _check_product(name, table, unprotected, policy, violations, keys)
         if found is not None:
             joined[name] = found
     _check_margins(joined, policy, violations)
@@ -73,8 +82,40 @@ def _flag(violations: list[Violation], name: str, rule: str, column: str | None,
         violations.append(Violation(name, rule, column, int(mask.sum()), message, examples))
 
 
+def _expected_counts(name: str, both: pd.DataFrame, col: str, true: pd.Series, policy: DisclosurePolicy,
+                     keys: CellKeys | None) -> pd.Series:
+    """What a count should show when published: nearest multiple (plain) or floor of count + offset (keyed)."""
+    base = policy.rounding_base
+    if keys is None or policy.cross_release != "keyed_rounding":
+        return np.floor(true / base + 0.5) * base
+    from trust_assets.lib.publish.ledger import cell_keys
+    from trust_assets.lib.registry.products import product
+
+    rules = policy.products[name]
+    offsets = keys.offsets(name, col, cell_keys(both, rules.grain, product(name).month_column), base)
+    return np.floor((true + offsets) / base) * base
+
+
+def _check_pay_precision(name: str, both: pd.DataFrame, stat: str, policy: DisclosurePolicy,
+                         violations: list[Violation], grain: tuple[str, ...]) -> None:
+    value = numeric(both, stat)
+    shown = value.notna()
+    _flag(violations, name, "pay_precision", stat,
+          shown & ((value / policy.pay_nearest - np.round(value / policy.pay_nearest)).abs() > 1e-9), both, grain,
+          f"pay statistic published more precisely than to the nearest {policy.pay_nearest:g}")
+    count = policy.products[name].people_count(stat)
+    if count is not None:
+        people = numeric(both, count)
+        coarse = people.isna() | (people < policy.pay_small_below)
+        steps = value / policy.pay_nearest_small
+        _flag(violations, name, "pay_precision", stat, shown & coarse & ((steps - np.round(steps)).abs() > 1e-9),
+              both, grain, f"pay statistic of a cell with under {policy.pay_small_below} people (as published) "
+              f"not rounded to the nearest {policy.pay_nearest_small:g}")
+
+
 def _check_product(name: str, table: pa.Table | pd.DataFrame, unprotected: Release,
-                   policy: DisclosurePolicy, violations: list[Violation]) -> pd.DataFrame | None:
+                   policy: DisclosurePolicy, violations: list[Violation],
+                   keys: CellKeys | None = None) -> pd.DataFrame | None:
     if name not in policy.products:
         violations.append(Violation(name, "unknown_product", None, 0, "product is not in the disclosure policy"))
         return None
@@ -112,9 +153,9 @@ def _check_product(name: str, table: pa.Table | pd.DataFrame, unprotected: Relea
               f"published count where the count is below {t}")
         _flag(violations, name, "count_rounding", col, shown & (value % base != 0), both, grain,
               f"published count is not a multiple of {base}")
-        expected_value = np.floor(true / base + 0.5) * base
+        expected_value = _expected_counts(name, both, col, true, policy, keys)
         _flag(violations, name, "count_value", col, shown & (value != expected_value), both, grain,
-              f"published count is not the unprotected count rounded to the nearest {base}")
+              f"published count is not the unprotected count rounded by the policy ({policy.cross_release})")
     for stat in rules.pay:
         shown = numeric(both, stat).notna()
         s = {role: raw_col(c).fillna(0) for role, c in pay_support(stat).items()}
@@ -127,6 +168,7 @@ def _check_product(name: str, table: pa.Table | pd.DataFrame, unprotected: Relea
         _flag(violations, name, "pay_p_percent", stat,
               shown & ((s["total"] - s["top1"] - s["top2"]) < policy.p_percent / 100 * s["top1"]),
               both, grain, f"p% rule ({policy.p_percent}%) fails")
+        _check_pay_precision(name, both, stat, policy, violations, grain)
     for rate in rules.rates:
         value = numeric(both, rate.column)
         shown = value.notna()
@@ -139,7 +181,7 @@ def _check_product(name: str, table: pa.Table | pd.DataFrame, unprotected: Relea
         _flag(violations, name, "rate_range", rate.column, shown & ((value < 0) | (value > 1)), both, grain,
               "rate outside [0, 1]")
         if policy.rate_basis == "rounded_counts":
-            derived = (num / den).round(policy.rate_decimals)
+            derived = (num / den).clip(upper=1).round(policy.rate_decimals)
             _flag(violations, name, "rate_derivation", rate.column,
                   shown & num.notna() & den.notna() & ((value - derived).abs() > 10.0 ** -(policy.rate_decimals + 3)),
                   both, grain, "rate is not published numerator / published denominator, so it leaks the "

@@ -35,6 +35,10 @@ DEFAULT_POLICY_PATH = POLICIES_DIR / "disclosure.yaml"
 SUPPORT_PREFIX = "sdc_"
 #: Support columns each pay statistic needs, as sdc_<stat>_<role>.
 PAY_SUPPORT_ROLES = ("people", "employers", "total", "top1", "top2")
+#: How counts are protected across releases (policy ``counts.cross_release``): ``keyed_rounding`` rounds each count
+#: after adding its cell's secret, persistent offset (docs/quality.md); ``none`` is plain rounding, safe within one
+#: release only (kept to measure what the cross-release protection costs).
+CROSS_RELEASE_METHODS = ("keyed_rounding", "none")
 Release = Mapping[str, "pa.Table | pd.DataFrame"]
 
 
@@ -61,6 +65,12 @@ class ProductRules:
     counts: tuple[str, ...]
     pay: tuple[str, ...]
     rates: tuple[RateRule, ...]
+    #: pay statistic -> the count column that counts the same people (its contributors rule then uses that
+    #: count's protected value, so the pay rule reveals nothing the count does not)
+    pay_people: tuple[tuple[str, str], ...] = ()
+
+    def people_count(self, stat: str) -> str | None:
+        return dict(self.pay_people).get(stat)
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -104,6 +114,12 @@ class DisclosurePolicy:
     rate_basis: str
     rate_decimals: int
     products: dict[str, ProductRules]
+    cross_release: str = "keyed_rounding"
+    #: pay statistics are rounded to the nearest ``pay_nearest`` (pounds), or ``pay_nearest_small`` when fewer
+    #: than ``pay_small_below`` people contribute (judged on the protected people count)
+    pay_nearest: float = 1.0
+    pay_nearest_small: float = 10.0
+    pay_small_below: int = 20
     margins: tuple[Margin, ...] = field(default=())
     source: str = ""
 
@@ -130,12 +146,18 @@ _POLICY_SCHEMA: dict[str, Any] = {
         "counts": {
             "type": "object", "additionalProperties": False, "required": ["threshold", "rounding_base"],
             "properties": {"threshold": {"type": "integer", "minimum": 1},
-                           "rounding_base": {"type": "integer", "minimum": 1}},
+                           "rounding_base": {"type": "integer", "minimum": 1},
+                           "cross_release": {"enum": list(CROSS_RELEASE_METHODS)}},
         },
         "pay": {
             "type": "object", "additionalProperties": False,
             "required": ["min_people", "min_employers", "dominance", "p_percent"],
             "properties": {
+                "rounding": {"type": "object", "additionalProperties": False,
+                             "required": ["nearest", "nearest_small", "small_below_people"],
+                             "properties": {"nearest": {"type": "number", "exclusiveMinimum": 0},
+                                            "nearest_small": {"type": "number", "exclusiveMinimum": 0},
+                                            "small_below_people": {"type": "integer", "minimum": 0}}},
                 "min_people": {"type": "integer", "minimum": 1},
                 "min_employers": {"type": "integer", "minimum": 1},
                 # Only the two largest employers' totals are supplied, so n is 1 or 2.
@@ -157,6 +179,7 @@ _POLICY_SCHEMA: dict[str, Any] = {
                 "type": "object", "additionalProperties": False, "required": ["dimensions", "counts"],
                 "properties": {
                     "dimensions": _NAMES, "counts": _NAMES, "pay": _NAMES,
+                    "pay_people": {"type": "object", "additionalProperties": {"type": "string"}},
                     "rates": {"type": "object", "additionalProperties": {
                         "type": "object", "additionalProperties": False, "required": ["numerator", "denominator"],
                         "properties": {"numerator": {"type": "string"}, "denominator": {"type": "string"}}}},
@@ -210,8 +233,13 @@ def parse_policy(raw: Any, source: str = "<policy>") -> DisclosurePolicy:
     products = {name: _product_rules(name, spec, fail) for name, spec in raw["products"].items()}
     margins = [_margin(name, spec, products, fail) for name, spec in (raw.get("margins") or {}).items()]
 
+    pay_rounding = raw["pay"].get("rounding") or {}
     return DisclosurePolicy(
         version=raw["version"],
+        cross_release=raw["counts"].get("cross_release", "keyed_rounding"),
+        pay_nearest=float(pay_rounding.get("nearest", 1.0)),
+        pay_nearest_small=float(pay_rounding.get("nearest_small", 10.0)),
+        pay_small_below=int(pay_rounding.get("small_below_people", 20)),
         count_threshold=raw["counts"]["threshold"],
         rounding_base=raw["counts"]["rounding_base"],
         pay_min_people=raw["pay"]["min_people"],
@@ -253,7 +281,13 @@ def _product_rules(name: str, spec: Mapping[str, Any], fail: Callable[[str, str]
     if bad:
         fail(where, f"{bad} are reserved names (support prefix {SUPPORT_PREFIX!r}, suffix {STATUS_SUFFIX!r} or "
              f"{SUPPRESSION_COLUMN!r})")
-    return ProductRules(name, grain, dims, counts, pay, rates)
+    pay_people = tuple((spec.get("pay_people") or {}).items())
+    for stat, count in pay_people:
+        if stat not in pay:
+            fail(f"{where}.pay_people.{stat}", "is not a pay statistic of this product")
+        if count not in counts:
+            fail(f"{where}.pay_people.{stat}", f"{count!r} is not a count column")
+    return ProductRules(name, grain, dims, counts, pay, rates, pay_people)
 
 
 def _margin(name: str, spec: Mapping[str, Any], products: Mapping[str, ProductRules],

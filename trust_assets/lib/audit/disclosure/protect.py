@@ -7,7 +7,8 @@ be published (public columns plus ``suppression``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ from trust_assets.lib.audit.disclosure.policy import (
     to_frame,
 )
 
+if TYPE_CHECKING:
+    from trust_assets.lib.audit.disclosure.cellkey import CellKeys
+
 
 def round_to_base(values: pd.Series, base: int) -> pd.Series:
     """Round to the nearest multiple of ``base``; an exact half rounds up (12 -> 10, 13 -> 15, 12.5 -> 15).
@@ -43,12 +47,17 @@ def round_to_base(values: pd.Series, base: int) -> pd.Series:
     return (np.floor(numbers / base + 0.5) * base).astype("Int64")
 
 
-def pay_failure(frame: pd.DataFrame, stat: str, policy: DisclosurePolicy) -> pd.Series:
+def pay_failure(frame: pd.DataFrame, stat: str, policy: DisclosurePolicy,
+                people: pd.Series | None = None) -> pd.Series:
     """Per cell, the first pay rule the cell fails (contributors, dominance, p_percent) or <NA>.
 
-    Missing support values count as failing: no evidence of safety is treated as unsafe.
+    Missing support values count as failing: no evidence of safety is treated as unsafe. ``people`` replaces the
+    support column's people count (keyed rounding passes the protected lower bound of the count that counts the
+    same people, so this rule and that count's threshold speak about the same value).
     """
     s = {role: numeric(frame, col).fillna(0) for role, col in pay_support(stat).items()}
+    if people is not None:
+        s["people"] = people.astype("Float64").fillna(0)
     contributors = (s["people"] < policy.pay_min_people) | (s["employers"] < policy.pay_min_employers)
     top = s["top1"] + (s["top2"] if policy.dominance_n == 2 else 0)
     dominance = top >= policy.dominance_k / 100 * s["total"]
@@ -135,60 +144,173 @@ def _secondary_suppression(policy: DisclosurePolicy, frames: Mapping[str, pd.Dat
     raise RuntimeError("secondary suppression did not converge")  # pragma: no cover - monotone, so finite
 
 
-def protect(release: Release, policy: DisclosurePolicy) -> dict[str, pd.DataFrame]:
+@dataclass(frozen=True)
+class CountProtection:
+    """How one count column is protected, before suppression: what its rules compare and what it would show.
+
+    ``effective`` is what the threshold (and the rules that follow a count: pay contributors, rate denominators)
+    compare: under keyed rounding the lower bound ``count + u - (base - 1)`` of the keyed value, so every decision
+    depends on ``count + u`` only; under plain rounding the count itself. ``rounded`` is the value published if the
+    cell is not suppressed.
+    """
+
+    effective: pd.Series
+    rounded: pd.Series
+
+
+def keyed_round(values: pd.Series, offsets: np.ndarray, base: int) -> pd.Series:
+    """``base * floor((count + u) / base)``: keyed rounding of counts with their cells' secret offsets."""
+    numbers = pd.to_numeric(values, errors="raise").astype("Float64") + offsets
+    return (np.floor(numbers / base) * base).astype("Int64")
+
+
+def count_protection(values: pd.Series, offsets: np.ndarray | None, policy: DisclosurePolicy) -> CountProtection:
+    numbers = pd.to_numeric(values, errors="raise").astype("Float64").reset_index(drop=True)
+    if offsets is None:
+        return CountProtection(numbers, round_to_base(numbers, policy.rounding_base))
+    effective = numbers + offsets - (policy.rounding_base - 1)
+    return CountProtection(effective, keyed_round(numbers, offsets, policy.rounding_base))
+
+
+def release_cell_keys(name: str, frame: pd.DataFrame, rules: ProductRules) -> pd.Series:
+    """The ledger's name of each cell (grain values, month as YYYY-MM)."""
+    from trust_assets.lib.publish.ledger import cell_keys
+    from trust_assets.lib.registry.products import product
+
+    return cell_keys(frame, rules.grain, product(name).month_column)
+
+
+def product_counts(name: str, frame: pd.DataFrame, rules: ProductRules, policy: DisclosurePolicy,
+                   keys: CellKeys | None) -> dict[str, CountProtection]:
+    """Every count's protection, plus ``<stat>:people`` for pay statistics whose people are no published count."""
+    keyed = policy.cross_release == "keyed_rounding"
+    if keyed and keys is None:
+        raise ReleaseError(f"disclosure policy {policy.version} uses keyed rounding: protect needs the trust's "
+                           "cell-key secret (CellKeys.load)")
+    cells = release_cell_keys(name, frame, rules) if keyed else None
+
+    def offsets(measure: str) -> np.ndarray | None:
+        if keys is None or cells is None:
+            return None
+        return keys.offsets(name, measure, cells, policy.rounding_base)
+
+    out = {col: count_protection(frame[col], offsets(col), policy) for col in rules.counts}
+    for stat in rules.pay:
+        if rules.people_count(stat) is None:
+            out[f"{stat}:people"] = count_protection(frame[pay_support(stat)["people"]], offsets(f"{stat}:people"),
+                                                     policy)
+    return out
+
+
+def round_pay(values: pd.Series, nearest: pd.Series) -> pd.Series:
+    """Pay to the nearest ``nearest`` pounds per cell, an exact half up."""
+    numbers = pd.to_numeric(values, errors="raise").astype("Float64")
+    return np.floor(numbers / nearest + 0.5) * nearest
+
+
+def _withhold_across_releases(name: str, frame: pd.DataFrame, rules: ProductRules, policy: DisclosurePolicy,
+                              ledger: pd.DataFrame, reason: pd.DataFrame) -> None:
+    """Reason ``cross_release`` for every count whose publication could be pinned against the ledger."""
+    from trust_assets.lib.audit.disclosure.differencing import histories, must_withhold
+
+    if ledger.empty:
+        return
+    cells = release_cell_keys(name, frame, rules)
+    for col in rules.counts:
+        known = histories(ledger, name, col)
+        if not known:
+            continue
+        values = numeric(frame, col)
+        for i, key in enumerate(cells):
+            history = known.get(key)
+            if history is not None and pd.notna(values.iloc[i]) and must_withhold(history, float(values.iloc[i]),
+                                                                                  policy):
+                reason.iloc[i, reason.columns.get_loc(col)] = "cross_release"
+
+
+def protect(release: Release, policy: DisclosurePolicy, keys: CellKeys | None = None,
+            ledger: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Apply the policy to a whole release and return the publishable tables (public columns + ``suppression``).
 
     All products of one run must come together: linked margins make a cell in one product recoverable from
-    another. Pure: the inputs are not modified. Order of rules: primary count threshold and pay rules, secondary
-    suppression over the linked margins until stable, rate rules (which follow their suppressed counts), rounding,
-    then rates recomputed from the rounded counts when the policy's rate basis says so.
+    another. Pure: the inputs are not modified. Order of rules: primary count threshold and pay rules, the
+    cross-release rule against the ``ledger`` of earlier releases, secondary suppression over the linked margins
+    until stable, rate rules (which follow their suppressed counts), rounding of counts (keyed with ``keys`` under
+    ``cross_release: keyed_rounding``) and of pay, then rates recomputed from the rounded counts when the policy's
+    rate basis says so.
     """
     require_mapping(release, "release")
     frames: dict[str, pd.DataFrame] = {}
     reasons: dict[str, pd.DataFrame] = {}
+    protections: dict[str, dict[str, CountProtection]] = {}
     for name, table in release.items():
         rules = policy.product(name)
         frame = to_frame(table, name)
         _check_columns(frame, rules, published=False)
         frames[name] = frame
+        counts = protections[name] = product_counts(name, frame, rules, policy, keys)
         reason = pd.DataFrame(pd.NA, index=frame.index, columns=list(rules.measures), dtype="string")
         for col in rules.counts:
-            values = numeric(frame, col)
-            reason.loc[(values.notna() & (values < policy.count_threshold)).to_numpy(bool), col] = "threshold"
+            small = numeric(frame, col).notna() & (counts[col].effective < policy.count_threshold)
+            reason.loc[small.to_numpy(bool), col] = "threshold"
         for stat in rules.pay:
-            failure = pay_failure(frame, stat, policy)
+            people = counts[rules.people_count(stat) or f"{stat}:people"].effective
+            failure = pay_failure(frame, stat, policy, people=people)
             reason[stat] = failure.where(numeric(frame, stat).notna(), pd.NA)
+        if ledger is not None:
+            _withhold_across_releases(name, frame, rules, policy, ledger, reason)
+            for stat, count in rules.pay_people:
+                # The contributors rule judged the withheld count's keyed value: hide its outcome too.
+                withheld = (reason[count] == "cross_release").fillna(False).to_numpy(bool)
+                reason.loc[withheld & numeric(frame, stat).notna().to_numpy(bool), stat] = "cross_release"
         reasons[name] = reason
 
-    _secondary_suppression(policy, frames, reasons)
+    # Under keyed rounding the complement is chosen by the value it would have shown, not its true count, so
+    # the choice depends on nothing keyed rounding hides.
+    ordering = frames if policy.cross_release == "none" else {
+        name: frame.assign(**{col: protections[name][col].rounded.to_numpy() for col in policy.products[name].counts})
+        for name, frame in frames.items()}
+    _secondary_suppression(policy, ordering, reasons)
 
-    published: dict[str, pd.DataFrame] = {}
-    for name, frame in frames.items():
-        rules, reason = policy.products[name], reasons[name]
-        out = frame[list(rules.dimensions)].copy()
-        for col in rules.counts:
-            out[col] = round_to_base(frame[col], policy.rounding_base).mask(reason[col].notna().to_numpy())
-        for stat in rules.pay:
-            out[stat] = numeric(frame, stat).mask(reason[stat].notna().to_numpy())
-        for rate in rules.rates:
-            den = numeric(frame, rate.denominator)
-            small = den.notna() & ((den < policy.rate_min_denominator) | reason[rate.denominator].notna())
-            numerator_gone = reason[rate.numerator].notna() & ~small
-            value = numeric(frame, rate.column)
-            # Only a rate the mart has (outcome observable) can be suppressed; a null stays null, unexplained.
-            exists = value.notna().to_numpy(bool)
-            if policy.rate_basis == "rounded_counts":
-                num_pub, den_pub = out[rate.numerator].astype("Float64"), out[rate.denominator].astype("Float64")
-                value = (num_pub / den_pub.mask(den_pub == 0)).where(exists)
-            why = np.select([exists & small.to_numpy(bool), exists & numerator_gone.to_numpy(bool)],
-                            ["denominator", "numerator"], default="")
-            reason[rate.column] = pd.Series(why, index=frame.index, dtype="string").replace("", pd.NA)
-            out[rate.column] = value.round(policy.rate_decimals).mask(reason[rate.column].notna().to_numpy())
-        out[SUPPRESSION_COLUMN] = _reason_strings(reason)
-        for col, status in _statuses(frame, out, reason, rules).items():
-            out[status_column(col)] = status
-        published[name] = out[list(rules.public_columns)]
-    return published
+    return {name: _publishable(frame, policy.products[name], policy, reasons[name], protections[name])
+            for name, frame in frames.items()}
+
+
+def _publishable(frame: pd.DataFrame, rules: ProductRules, policy: DisclosurePolicy, reason: pd.DataFrame,
+                 counts: Mapping[str, CountProtection]) -> pd.DataFrame:
+    out = frame[list(rules.dimensions)].copy()
+    for col in rules.counts:
+        out[col] = counts[col].rounded.mask(reason[col].notna().to_numpy()).to_numpy()
+    for stat in rules.pay:
+        count = rules.people_count(stat)
+        # Judged on what the count shows, so the precision reveals nothing beyond it.
+        people_shown = (out[count].astype("Float64") if count is not None
+                        else counts[f"{stat}:people"].effective)
+        coarse = (people_shown.isna() | (people_shown < policy.pay_small_below)).to_numpy(bool)
+        nearest = pd.Series(np.where(coarse, policy.pay_nearest_small, policy.pay_nearest), index=frame.index)
+        out[stat] = round_pay(frame[stat], nearest).mask(reason[stat].notna().to_numpy())
+    for rate in rules.rates:
+        den = numeric(frame, rate.denominator)
+        small = den.notna() & ((counts[rate.denominator].effective < policy.rate_min_denominator)
+                               | reason[rate.denominator].notna())
+        numerator_gone = reason[rate.numerator].notna() & ~small
+        value = numeric(frame, rate.column)
+        # Only a rate the mart has (outcome observable) can be suppressed; a null stays null, unexplained.
+        exists = value.notna().to_numpy(bool)
+        if policy.rate_basis == "rounded_counts":
+            num_pub, den_pub = out[rate.numerator].astype("Float64"), out[rate.denominator].astype("Float64")
+            # Keyed rounding rounds numerator and denominator with different offsets, so the published numerator
+            # can exceed its denominator by up to base - 1: the rate is capped at 1 (a function of published
+            # values, so the cap reveals nothing).
+            value = (num_pub / den_pub.mask(den_pub == 0)).clip(upper=1).where(exists)
+        why = np.select([exists & small.to_numpy(bool), exists & numerator_gone.to_numpy(bool)],
+                        ["denominator", "numerator"], default="")
+        reason[rate.column] = pd.Series(why, index=frame.index, dtype="string").replace("", pd.NA)
+        out[rate.column] = value.round(policy.rate_decimals).mask(reason[rate.column].notna().to_numpy())
+    out[SUPPRESSION_COLUMN] = _reason_strings(reason)
+    for col, status in _statuses(frame, out, reason, rules).items():
+        out[status_column(col)] = status
+    return out[list(rules.public_columns)]
 
 
 def _statuses(mart: pd.DataFrame, out: pd.DataFrame, reason: pd.DataFrame,
