@@ -81,9 +81,8 @@ def publish_release(paths: TrustPaths, months: list[str], run_id: str, pins: Map
 
     The release is not complete until its manifest row is recorded (``releases.record_release``, after this).
     """
-    from trust_assets.lib.publish.releases import ensure_manifest, failpoint
-
     from trust_assets.lib.publish.ledger import append_release
+    from trust_assets.lib.publish.releases import ensure_manifest, failpoint
 
     ensure_manifest(paths)  # before the first product commit: a fresh home killed here serves nothing partial
     for p in PRODUCTS:
@@ -118,7 +117,6 @@ def publish_product(paths: TrustPaths, p: Product, months: list[str], run_id: st
     """One product's commit: the candidate's months with ``base`` metadata plus its own models and suppression."""
     from trust_assets.lib.publish.commit import read_months, replace_months
     from trust_assets.lib.publish.describe import describe
-    from trust_assets.lib.publish.ledger import append_release
 
     candidate_policy_version(paths, p, run_id)
     data = read_months(str(paths.candidate(p.name)), p.month_column, months)

@@ -92,7 +92,8 @@ def _expected_counts(name: str, both: pd.DataFrame, col: str, true: pd.Series, p
     from trust_assets.lib.registry.products import product
 
     rules = policy.products[name]
-    offsets = keys.offsets(name, col, cell_keys(both, rules.grain, product(name).month_column), base)
+    keyed_as = {rate.numerator: rate.denominator for rate in rules.rates}.get(col, col)
+    offsets = keys.offsets(name, keyed_as, cell_keys(both, rules.grain, product(name).month_column), base)
     return np.floor((true + offsets) / base) * base
 
 

@@ -194,7 +194,10 @@ def product_counts(name: str, frame: pd.DataFrame, rules: ProductRules, policy: 
             return None
         return keys.offsets(name, measure, cells, policy.rounding_base)
 
-    out = {col: count_protection(frame[col], offsets(col), policy) for col in rules.counts}
+    # A rate's numerator shares its denominator's offset, so numerator <= denominator stays true as published
+    # (cost: over many versions the gap between them is less blurred than two independent offsets would make it).
+    shared = {rate.numerator: rate.denominator for rate in rules.rates}
+    out = {col: count_protection(frame[col], offsets(shared.get(col, col)), policy) for col in rules.counts}
     for stat in rules.pay:
         if rules.people_count(stat) is None:
             out[f"{stat}:people"] = count_protection(frame[pay_support(stat)["people"]], offsets(f"{stat}:people"),
