@@ -29,6 +29,8 @@ class TrustDbtTranslator(DagsterDbtTranslator):
         return dg.AssetKey(["warehouse", dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":  # ONS districts, SIC, sector subject areas
+            return "reference"
         fqn = dbt_resource_props.get("fqn", [])
         layer = next((part for part in fqn if part in LAYERS), None)
         return layer or "transform"
