@@ -193,3 +193,48 @@ def test_a_run_over_a_table_with_an_unknown_feature_is_refused_and_publishes_not
     assert "uc_claims" in result.message
     published = tiny_home.published
     assert not published.exists() or not any(p.name != "_releases" for p in published.iterdir())
+
+
+def _rewrite_with_features(spark, root: Path, key: str) -> None:
+    """Replace a department table by Sail's copy with column mapping, partitions and deletion vectors: the same
+    rows, plus a batch of extra rows that a DELETE then removes through a deletion vector."""
+    import shutil
+
+    src = str(root / "departments" / key)
+    copy = src + "_featured"
+    spark.read.format("delta").load(src).write.format("delta").option("delta.columnMapping.mode", "name") \
+        .option("delta.enableDeletionVectors", "true").partitionBy("month").save(copy)
+    from pyspark.sql import functions as F
+
+    extra = spark.read.format("delta").load(src).limit(500).withColumn("person_id", F.concat(F.lit("ZZ"),
+                                                                                          F.col("person_id")))
+    extra.write.format("delta").mode("append").save(copy)
+    spark.sql(f"DELETE FROM delta.`{copy}` WHERE person_id LIKE 'ZZ%'")
+    shutil.rmtree(src)
+    os.rename(copy, src)
+
+
+@pytest.mark.timeout(1500)  # two tiny pipeline runs; ~9 min on the loaded shared machine
+def test_the_pipeline_publishes_the_same_products_from_a_spark_written_featured_table(
+        spark, tiny_home_template, tmp_path, monkeypatch):
+    """dwp/uc_claims rewritten by Sail (name mapping, month partitions, deletion vectors) gives exactly the
+    products the plain table gives."""
+    from _corpus import product_month, run
+    from conftest import copy_home, use_home
+    from deltalake import DeltaTable
+
+    from trust_assets.lib.registry.products import PRODUCTS
+
+    plain = use_home(monkeypatch, copy_home(tiny_home_template, tmp_path / "plain"))
+    assert run(["2025-01"]).success
+    tiny_home = use_home(monkeypatch, copy_home(tiny_home_template, tmp_path / "featured"))
+
+    _rewrite_with_features(spark, tiny_home.root, "dwp/uc_claims")
+    featured = DeltaTable(str(tiny_home.source_table("dwp", "uc_claims")))
+    assert pa.table(featured.deletion_vectors()).num_rows > 0
+    result = run(["2025-01"])
+    assert result.success, result.message
+    for p in PRODUCTS:
+        assert product_month(tiny_home.root, p.name, "2025-01").equals(
+            product_month(plain.root, p.name, "2025-01")), p.name
+
