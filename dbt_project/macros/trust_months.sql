@@ -59,6 +59,25 @@
 {%- endmacro %}
 
 
+{% macro trust_follow_up_months() -%}
+  {#- Follow-up offsets an outcome cohort reads payroll at (var trust_follow_up_months, from the products registry
+      via dbt_args; default [3, 6]). -#}
+  {{ return(var('trust_follow_up_months', [3, 6])) }}
+{%- endmacro %}
+
+
+{% macro trust_in_read_months(column, follow_ups=false) -%}
+  {#- `column` falls in a month the run reads: a built month, or (follow_ups) a cohort's follow-up month. Every
+      month read is screened and checked, not only the built ones. -#}
+  {%- if follow_ups -%}
+  ({{ trust_in_build_months(column) }}
+    {%- for offset in trust_follow_up_months() %} or {{ trust_in_build_months(column, offset) }}{% endfor %})
+  {%- else -%}
+  {{ trust_in_build_months(column) }}
+  {%- endif -%}
+{%- endmacro %}
+
+
 {% macro trust_months_spine() -%}
   {#- One row per built month, column `month`: the spine the zero-filled products cross join with. -#}
   {%- for month in trust_build_months() %}

@@ -184,11 +184,13 @@
 {%- endmacro %}
 
 
-{% macro trust_row_rule_shares(screened, basis_column) -%}
+{% macro trust_row_rule_shares(screened, basis_column, follow_ups=false) -%}
   {#-
-    SQL: per built month and rule, the month's source rows (every copy), the rows the rule excluded, their share,
-    the policy's limit and whether the rule blocks. `screened` is a relation (a ref). Months with no rows at all
-    are absent (the structural volume check blocks those).
+    SQL: per month read and rule, the month's source rows (every copy), the rows the rule excluded, their share,
+    the policy's limit and whether the rule blocks. `screened` is a relation (a ref). The months are the built
+    ones and, with follow_ups (payroll), the outcome cohorts' follow-up months: a run for a cohort reads those
+    months' rows, so they are checked with the same policy. Months with no rows at all are absent (the
+    structural volume check blocks those).
   -#}
   {%- set policy = trust_row_rule_policy() -%}
   {%- set rules = trust_row_rules() -%}
@@ -201,7 +203,7 @@
           row_rule_reason,
           copies
       from {{ screened }}
-      where {{ trust_in_build_months(basis_column) }}
+      where {{ trust_in_read_months(basis_column, follow_ups) }}
 
   ),
 

@@ -200,3 +200,23 @@ def test_collapsed_month_fails_the_blocking_volume_check_and_publishes_nothing(p
 
 def _events(instance: dg.DagsterInstance, run_id: str, event_type: dg.DagsterEventType) -> list[dg.DagsterEvent]:
     return [r.event_log_entry.dagster_event for r in instance.get_records_for_run(run_id, of_type=event_type).records]
+
+
+def test_after_a_cli_run_the_sensor_requests_nothing_then_only_new_work(tiny_home, tiny_months, tick):
+    """A ``trust run`` of every month, then the UI's sensor: on its first tick (no cursor, as after a daemon
+    restart) and with a stale cursor it requests nothing, since every month is published from the current
+    versions. A new month then requests exactly that month and the cohorts it follows up."""
+    from trust_assets.runs.execute import run_months
+
+    [outcome] = run_months(tiny_home, tiny_months, echo=lambda *_: None)
+    assert outcome.success, outcome.message
+    stale = json.dumps(dict.fromkeys(current_versions(tiny_home), 0))
+    for cursor in (None, stale):
+        data = tick(cursor)
+        assert data.run_requests == [], requested(data)
+        assert json.loads(data.cursor) == current_versions(tiny_home)
+
+    new_month = shift_month(tiny_months[-1], 1)
+    append_month(tiny_home, UC, new_month)
+    append_month(tiny_home, PAYE, new_month)
+    assert requested(tick(None)) == keys({new_month} | cohorts_followed_up_by(new_month))

@@ -15,9 +15,8 @@ with
 employments as (
 
     select * from {{ ref('stg_hmrc__paye_employments') }}
-    -- only the months this run reads: the built months and their +3/+6 follow-ups
-    where ({{ trust_in_build_months('month') }} or {{ trust_in_build_months('month', 3) }}
-        or {{ trust_in_build_months('month', 6) }})
+    -- only the months this run reads: the built months and the outcome cohorts' follow-ups (+3/+6)
+    where {{ trust_in_read_months('month', follow_ups=true) }}
 
 ),
 

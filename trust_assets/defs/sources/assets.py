@@ -66,8 +66,9 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
         specs.append(dg.AssetCheckSpec(f"{name}__schema", asset=PINNED_SOURCES, blocking=True,
                                        description=f"{table.key} has exactly its agreed columns and types."))
         specs.append(dg.AssetCheckSpec(f"{name}__volume", asset=PINNED_SOURCES, blocking=True,
-                                       description=f"{table.key} has rows for every built month and no month "
-                                       "collapsed against the month before."))
+                                       description=f"{table.key} has rows for every month the run reads (built "
+                                       "months and, for payroll, the outcome cohorts' follow-up months) and no "
+                                       "month collapsed against the month before."))
     return specs
 
 
@@ -88,6 +89,7 @@ def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
     from trust_assets.lib.evaluation.lineage.stages import PIN_JOB, stage
     from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
     from trust_assets.lib.publish.release import source_reads
+    from trust_assets.lib.registry.products import follow_up_months_read
     from trust_assets.lib.sources.volume import check_volume
 
     months = months_in_window(context.partition_time_window)
@@ -112,7 +114,7 @@ def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
             pin = pins[table.key]
             yield dg.AssetCheckResult(check_name=f"{name}__schema", passed=True, asset_key=PINNED_SOURCES,
                                       metadata={"version": pin.version, "columns": len(pin.columns)})
-            volume = check_volume(table, pin, months)
+            volume = check_volume(table, pin, months, follow_up_months_read(table.key, months))
             if not volume.passed:
                 failed.append(f"{name}__volume: {volume.description}")
             yield dg.AssetCheckResult(check_name=f"{name}__volume", passed=volume.passed, asset_key=PINNED_SOURCES,

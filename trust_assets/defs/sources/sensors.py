@@ -1,5 +1,10 @@
 """Notice new department table versions and request runs for exactly the months they touched.
 
+"New" is judged against what is published: each month's baseline is the source pins of the latest complete
+release that built it (lib/publish/releases.py), so work a ``trust run`` already published is never requested
+again, whatever the sensor's cursor says. The cursor only skips ticks when nothing changed since the last one,
+and stands in for months no release built yet.
+
 Months touched are read from the Delta log's file statistics (no data file is read): a new month appends files for
 that month; a late correction removes and re-adds an earlier month's files. Outcome cohorts whose follow-up month
 just arrived (cohort + 3 and + 6 months) are requested too, since their outcomes only now became observable.
@@ -7,32 +12,77 @@ just arrived (cohort + 3 and + 6 months) are requested too, since their outcomes
 
 
 import json
+from collections.abc import Callable
 
 import dagster as dg
 
 from trust_assets.defs.partitions import monthly_partitions
 from trust_assets.defs.resources import TrustStorage
 from trust_assets.lib.months import shift_month
-from trust_assets.lib.registry.products import PRODUCTS
+from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.registry.products import FOLLOW_UP_MONTHS, OUTCOME_SOURCE
 from trust_assets.lib.registry.sources import SOURCE_TABLES
 
-FOLLOW_UPS = sorted({m for p in PRODUCTS for m in p.follow_up_months})
+FOLLOW_UPS = list(FOLLOW_UP_MONTHS)
 
 
 def months_to_request(touched: dict[str, set[str]]) -> list[str]:
     """The months to rebuild for what changed: every touched month, and cohorts whose follow-up arrived."""
     months = set().union(*touched.values()) if touched else set()
-    follow_up_sources = {"hmrc/paye_employments"}  # outcomes are observed in payroll data
     for key, changed in touched.items():
-        if key in follow_up_sources:
+        if key == OUTCOME_SOURCE:  # outcomes are observed in payroll data
             months |= {shift_month(m, -k) for m in changed for k in FOLLOW_UPS}
     return sorted(months)
 
 
+def release_baselines(paths: TrustPaths, seen: dict[str, int]) -> Callable[[str], dict[str, int]]:
+    """month -> the source versions it was last published from (the pins of the latest release that built it).
+
+    A month no complete release built falls back to the sensor's cursor (what it already requested), so neither a
+    ``trust run`` nor a daemon restart (or a lost cursor) makes the sensor request work already published.
+    """
+    from trust_assets.lib.publish.releases import releases
+
+    by_month: dict[str, dict[str, int]] = {}
+    for release in releases(paths):  # oldest first: a later release of a month wins
+        for month in release.months:
+            by_month[month] = dict(release.pins)
+    return lambda month: by_month.get(month, seen)
+
+
+def new_work(paths: TrustPaths, current: dict[str, int], seen: dict[str, int], candidates: list[str]) -> list[str]:
+    """The candidate months whose published sources (or, never published, the cursor's) changed since.
+
+    A month needs a run when a source commit after its baseline versions touched it, or touched a follow-up month
+    of it (an outcome cohort). Touched months are read from the Delta logs once per (table, baseline version).
+    """
+    from trust_assets.lib.registry.sources import source_table
+    from trust_assets.lib.sources.delta_pins import touched_months
+
+    baseline = release_baselines(paths, seen)
+    cache: dict[tuple[str, int | None], set[str]] = {}
+
+    def touched(key: str, since: int | None) -> set[str]:
+        if since == current[key]:
+            return set()
+        if (key, since) not in cache:
+            table = source_table(key)
+            cache[key, since] = touched_months(table, str(paths.source_table(table.dept, table.table)), since,
+                                               current[key])
+        return cache[key, since]
+
+    wanted = []
+    for month in candidates:
+        base = baseline(month)
+        if month in months_to_request({key: touched(key, base.get(key)) for key in current}):
+            wanted.append(month)
+    return wanted
+
+
 def build_sensor(job_name: str) -> dg.SensorDefinition:
     @dg.sensor(job_name=job_name, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Requests monthly runs when any department table commits a new Delta version, pinned "
-               "to the versions it saw.")
+               description="Requests monthly runs for months whose department tables changed since they were last "
+               "published (the pins of the latest complete release that built them), pinned to the versions it saw.")
     def new_source_versions(context: dg.SensorEvaluationContext, trust: TrustStorage
                             ) -> dg.SensorResult | dg.SkipReason:
         from trust_assets.defs.sources.assets import source_key
@@ -43,7 +93,6 @@ def build_sensor(job_name: str) -> dg.SensorDefinition:
         paths = trust.paths()
         seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
         current: dict[str, int] = {}
-        touched: dict[str, set[str]] = {}
         observations = []
         for table in SOURCE_TABLES:
             uri = str(paths.source_table(table.dept, table.table))
@@ -53,21 +102,20 @@ def build_sensor(job_name: str) -> dg.SensorDefinition:
                 context.log.warning(f"{table.key}: {exc}")
                 continue
             current[table.key] = version
-            if seen.get(table.key) == version:
-                continue
-            touched[table.key] = touched_months(table, uri, seen.get(table.key), version)
-            observations.append(dg.AssetObservation(asset_key=source_key(table), metadata={"delta_version": version},
-                                                    tags={"dagster/data_version": str(version)}))
+            if seen.get(table.key) != version:
+                observations.append(dg.AssetObservation(asset_key=source_key(table),
+                                                        metadata={"delta_version": version},
+                                                        tags={"dagster/data_version": str(version)}))
         if len(current) < len(SOURCE_TABLES):
             return dg.SkipReason("not every department table is readable yet; waiting")
-        if not touched:
+        if current == seen:
             return dg.SkipReason("no new department table versions")
         existing = set(monthly_partitions.get_partition_keys())
         # A month is only buildable once every monthly-stock source has it; others are requested when they arrive.
         buildable = set.intersection(*(
             touched_months(source_table(key), str(paths.source_table(*key.split("/"))), None, current[key])
             for key in MONTHLY_STOCK_TABLES))
-        months = [m for m in months_to_request(touched) if m in buildable and m in existing]
+        months = new_work(paths, current, seen, sorted(m for m in buildable if m in existing))
         pins = {"resources": {"source_pins": {"config": {"versions": current}}}}
         versions_tag = ",".join(f"{k}@{v}" for k, v in sorted(current.items()))
         requests = [
@@ -75,6 +123,9 @@ def build_sensor(job_name: str) -> dg.SensorDefinition:
                           tags={"trust/trigger": "new_source_versions", "trust/source_versions": versions_tag})
             for m in months
         ]
+        if not requests:
+            return dg.SensorResult(skip_reason="every month is published from the current department versions",
+                                   asset_events=observations, cursor=json.dumps(current))
         return dg.SensorResult(run_requests=requests, asset_events=observations, cursor=json.dumps(current))
 
     return new_source_versions

@@ -63,6 +63,21 @@ PRODUCTS: tuple[Product, ...] = (
 )
 
 
+#: Every follow-up offset any product's cohorts read (months after the cohort month).
+FOLLOW_UP_MONTHS: tuple[int, ...] = tuple(sorted({m for p in PRODUCTS for m in p.follow_up_months}))
+#: The source outcomes are observed in: a cohort's run reads its follow-up months of this table.
+OUTCOME_SOURCE = "hmrc/paye_employments"
+
+
+def follow_up_months_read(source_key: str, months: list[str]) -> list[str]:
+    """Months of ``source_key`` a run for ``months`` reads besides the built ones (the cohorts' follow-ups)."""
+    from trust_assets.lib.months import shift_month
+
+    if source_key != OUTCOME_SOURCE:
+        return []
+    return sorted({shift_month(m, k) for m in months for k in FOLLOW_UP_MONTHS} - set(months))
+
+
 def product(name: str) -> Product:
     for p in PRODUCTS:
         if p.name == name:

@@ -62,22 +62,53 @@ def month_row_counts(pin: SourcePin, months: list[str]) -> dict[str, int]:
     return counts
 
 
-def check_volume(table: SourceTable, pin: SourcePin, months: list[str]) -> RuleResult:
-    """Every built month present, and none collapsed against the month before."""
+def check_volume(table: SourceTable, pin: SourcePin, months: list[str], follow_ups: list[str] | None = None
+                 ) -> RuleResult:
+    """Every month read present, and none collapsed against the month before.
+
+    ``months`` are the built months; ``follow_ups`` the other months the run reads of this table (an outcome
+    cohort's follow-up months of payroll). A follow-up month after the newest month the table holds is not yet
+    observable and is skipped; any other month read must be there and not collapsed, since its rows reach a
+    product just as a built month's do.
+    """
     if table.key not in MONTHLY_STOCK_TABLES:
         ok = pin.row_count > 0
         return RuleResult(ok, f"{table.key} has {pin.row_count} rows at version {pin.version}"
                           + ("" if ok else ": the table is empty"), {"rows": pin.row_count})
-    counts = month_row_counts(pin, months)
+    newest = newest_month(pin)
+    read = sorted(set(months) | {m for m in (follow_ups or []) if newest is not None and m <= newest})
+    counts = month_row_counts(pin, read)
     problems = []
-    for month in months:
+    for month in read:
         n, before = counts[month], counts[_prev_month(month)]
         if n == 0:
             problems.append(f"{month} has no rows")
         elif before and n < MIN_MONTH_ON_MONTH_RATIO * before:
             problems.append(f"{month} has {n} rows, {100 * (1 - n / before):.0f}% fewer than {_prev_month(month)} "
                             f"({before}); the limit is {100 * (1 - MIN_MONTH_ON_MONTH_RATIO):.0f}%")
+    scope = "every month read" + (" (built and follow-up)" if len(read) > len(months) else "")
     description = (f"{table.key} v{pin.version}: " + "; ".join(problems)) if problems else (
-        f"{table.key} v{pin.version}: every built month present, no month fell by more than "
+        f"{table.key} v{pin.version}: {scope} present, no month fell by more than "
         f"{100 * (1 - MIN_MONTH_ON_MONTH_RATIO):.0f}%")
-    return RuleResult(not problems, description, {"rows_by_month": counts})
+    return RuleResult(not problems, description, {"rows_by_month": counts, "months_read": read})
+
+
+def newest_month(pin: SourcePin) -> str | None:
+    """The newest month (``YYYY-MM``) the pinned files hold, from the log's statistics (or the files, without)."""
+    spans = [hi for _, _, hi in pin.file_spans]
+    if spans and all(hi is not None for hi in spans):
+        return max(str(hi) for hi in spans)
+    if not pin.files:
+        return None
+    con = duckdb.connect()
+    if any("://" in f for f in pin.files):
+        from trust_assets.lib.sources.share_client import immutable_http_filesystem
+
+        for scheme in ("http", "https"):
+            con.register_filesystem(immutable_http_filesystem(scheme))
+    try:
+        row = con.execute("select strftime(max(month), '%Y-%m') from read_parquet($files)",
+                          {"files": list(pin.files)}).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from trust_assets.lib.months import month_start
 from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.registry.products import FOLLOW_UP_MONTHS
 from trust_assets.lib.sources.delta_pins import SourcePin
 
 
@@ -24,6 +25,7 @@ def dbt_vars(pins: Mapping[str, SourcePin], months: Iterable[str], extra: Mappin
         "trust_sources": {key: pin.as_dbt_var() for key, pin in sorted(pins.items())},
         "trust_month_start": built[0],
         "trust_month_end": built[-1],
+        "trust_follow_up_months": list(FOLLOW_UP_MONTHS),
         **(extra or {}),
     }
 

@@ -46,3 +46,32 @@ def test_a_table_that_is_not_a_monthly_stock_only_needs_rows(tmp_path):
     write_deltalake(uri, pa.Table.from_pylist([], schema=BUSINESS_REGISTER.schema))
     result = check_volume(BUSINESS_REGISTER, pin(BUSINESS_REGISTER, uri), ["2025-01"])
     assert not result.passed and "the table is empty" in result.description
+
+
+def _paye_like(tmp_path, counts: dict[int, int]) -> str:
+    uri = str(tmp_path / "monthly")
+    for month, n in counts.items():
+        write_deltalake(uri, claims(dt.date(2025, month, 1), n=n), mode="append")
+    return uri
+
+
+def test_follow_up_months_read_are_checked_like_built_months(tmp_path):
+    uri = _paye_like(tmp_path, {1: 10, 2: 10, 3: 10, 4: 10, 5: 3})
+    pinned = pin(UC_CLAIMS, uri)
+    assert check_volume(UC_CLAIMS, pinned, ["2025-01"]).passed  # the built month alone is fine
+    result = check_volume(UC_CLAIMS, pinned, ["2025-01"], follow_ups=["2025-04", "2025-05"])
+    assert not result.passed and "2025-05 has 3 rows, 70% fewer than 2025-04 (10)" in result.description
+    assert result.metadata["months_read"] == ["2025-01", "2025-04", "2025-05"]
+
+
+def test_a_follow_up_month_beyond_the_newest_month_is_not_yet_observable(tmp_path):
+    uri = _paye_like(tmp_path, {1: 10, 2: 10, 3: 10})
+    result = check_volume(UC_CLAIMS, pin(UC_CLAIMS, uri), ["2025-01"], follow_ups=["2025-04", "2025-07"])
+    assert result.passed, result.description
+    assert result.metadata["months_read"] == ["2025-01"]
+
+
+def test_a_follow_up_month_missing_inside_the_table_blocks(tmp_path):
+    uri = _paye_like(tmp_path, {1: 10, 2: 10, 3: 10, 5: 10})
+    result = check_volume(UC_CLAIMS, pin(UC_CLAIMS, uri), ["2025-01"], follow_ups=["2025-04"])
+    assert not result.passed and "2025-04 has no rows" in result.description
