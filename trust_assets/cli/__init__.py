@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from trust_assets.cli.acknowledge import acknowledge
 from trust_assets.cli.bench import bench
 from trust_assets.cli.demo import demo
 from trust_assets.cli.ledger import ledger
@@ -45,6 +46,7 @@ COMMANDS: dict[str, tuple[click.Command, str]] = {
     "lineage": (lineage, "Trace a published product version back to its sources."),
     "ledger": (ledger, "The release ledger: history of a cell, what a release changed."),
     "report": (report, "Write the evaluation report (HTML)."),
+    "acknowledge": (acknowledge, "Acknowledge a retraction of published data so the next run may publish it."),
     "maintenance": (maintenance, "Clean files left by failed writes and other housekeeping."),
     "ui": (ui, "Start the Dagster UI on the trust's instance."),
 }

@@ -88,12 +88,16 @@ class SourcePins(dg.ConfigurableResource):
         return self._pins[table.key]
 
     def _pin(self, table: SourceTable) -> SourcePin:
+        return self.pin_at(table, self.versions.get(table.key))
+
+    def pin_at(self, table: SourceTable, version: int | None) -> SourcePin:
+        """``table`` at another version (e.g. the one the last release read), not this run's pin."""
         if self.share_profile:
             from trust_assets.lib.sources.share_pins import default_share_table, pin_shared
 
             share_table = self.share_tables.get(table.key, default_share_table(table))
-            return pin_shared(table, self.share_profile, share_table, self.versions.get(table.key))
-        return pin(table, str(self.paths().source_table(table.dept, table.table)), self.versions.get(table.key))
+            return pin_shared(table, self.share_profile, share_table, version)
+        return pin(table, str(self.paths().source_table(table.dept, table.table)), version)
 
     def summary(self) -> dict[str, Any]:
         return {key: p.version for key, p in self.pins().items()}

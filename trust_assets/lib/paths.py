@@ -143,6 +143,21 @@ class TrustPaths:
         return self.trust / "logs"
 
     @property
+    def data_docs(self) -> Path:
+        """GX Data Docs: one folder per run (``<run_id>/<product>``) and ``_static/``, the one copy of their assets."""
+        return self.reports / "gx"
+
+    @property
+    def retractions(self) -> Path:
+        """Retractions runs saw (``seen.jsonl``) and operators' acknowledgements (``acknowledgements.jsonl``)."""
+        return self.trust / "retractions"
+
+    @property
+    def dbt_runs(self) -> Path:
+        """dbt's target and log folders, one per dbt invocation (never inside the checkout)."""
+        return self.trust / "dbt" / "runs"
+
+    @property
     def sharing(self) -> Path:
         """Sharing server state: recipients (hashed tokens), signing key."""
         return self.trust / "sharing"

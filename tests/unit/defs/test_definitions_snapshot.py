@@ -125,7 +125,8 @@ def test_snapshot_has_the_trust_stages_and_their_blocking_checks(snapshot):
     for product in ("local_labour_market_monthly", "sector_region_monthly", "claimant_employment_outcomes",
                     "skills_employment_outcomes"):
         checks = {c["name"]: c["blocking"] for c in assets[f"candidates/{product}"]["checks"]}
-        assert checks == {"expectations": True, "disclosure_compliance": True, "differencing": True}
+        assert checks == {"expectations": True, "disclosure_compliance": True, "differencing": True,
+                          "plausibility": True, "retractions": True}
         assert assets[f"published/{product}"]["deps"] == [f"candidates/{product}"]
         assert assets[f"candidates/{product}"]["deps"] == [f"warehouse/{product}"]
         assert assets[f"published/{product}"]["partitions"]["type"] == "MonthlyPartitionsDefinition"

@@ -35,6 +35,14 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
                                        description="Every published count attacked together with the release "
                                        "ledger of all earlier releases: no cell may be pinned to one value by "
                                        "differencing versions (docs/quality.md)."))
+        specs.append(dg.AssetCheckSpec("plausibility", asset=candidate_key(product), blocking=True,
+                                       description="Coverage against the last published version and the sources "
+                                       "(share of cells suppressed, people and businesses covered, share of source "
+                                       "rows reaching the product), limits in policies/plausibility.yaml."))
+        specs.append(dg.AssetCheckSpec("retractions", asset=candidate_key(product), blocking=True,
+                                       description="No published cell of the release's months is dropped and no "
+                                       "observed outcome becomes 'not yet observable', unless acknowledged "
+                                       "(trust acknowledge)."))
     return specs
 
 

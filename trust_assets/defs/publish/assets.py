@@ -57,6 +57,15 @@ def run_check_results(context: dg.AssetExecutionContext) -> dict[str, list[dict]
     return {p.name: checks for p in PRODUCTS}
 
 
+def consume_acknowledgements(context: dg.AssetExecutionContext, paths) -> None:
+    """The acknowledged retractions this release published are done: a later one needs a new acknowledgement."""
+    from trust_assets.lib.audit.retractions import mark_honoured
+
+    for run_id in dict.fromkeys([release_id(context), context.run.run_id]):
+        for ack in mark_honoured(paths, run_id):
+            context.log.info(f"retraction acknowledgement {ack} honoured by this release")
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(published_key(p), deps=[candidate_key(p)], group_name="published", kinds={"delta"},
@@ -96,6 +105,7 @@ def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, s
             pins={key: p.version for key, p in pins.items()},
             checks=tuple(next(iter(checks.values()), [])), log=context.log.info), RELEASE_STEPS)
         step.outputs = publication_outputs(paths, results, checks, load_policy().version)
+        consume_acknowledgements(context, paths)
     for p in PRODUCTS:
         result = results[p.name]
         yield dg.MaterializeResult(

@@ -11,6 +11,7 @@ from trust_assets.defs.partitions import monthly_partitions, months_in_window
 from trust_assets.defs.resources import SourcePins, TrustStorage
 from trust_assets.lib.registry.sources import DEPARTMENTS, SOURCE_TABLES, SourceTable
 from trust_assets.lib.sources.delta_pins import SourceError, SourceSchemaError, latest_version, pin
+from trust_assets.lib.sources.volume import MONTHLY_STOCK_TABLES
 
 PINNED_SOURCES = dg.AssetKey(["trust", "pinned_sources"])
 
@@ -69,6 +70,10 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
                                        description=f"{table.key} has rows for every month the run reads (built "
                                        "months and, for payroll, the outcome cohorts' follow-up months) and no "
                                        "month collapsed against the month before."))
+        if table.key in MONTHLY_STOCK_TABLES:
+            specs.append(dg.AssetCheckSpec(f"{name}__retractions", asset=PINNED_SOURCES, blocking=True,
+                                           description=f"No month of {table.key} that the last release read is "
+                                           "gone or shrunk, unless an operator acknowledged it (trust acknowledge)."))
     return specs
 
 
@@ -121,6 +126,7 @@ def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
                                       description=volume.description, metadata={"detail": volume.metadata})
         if failed:
             step.block("run stopped by failed source checks: " + " | ".join(failed))
+        yield from retraction_checks(context, source_pins, pins)
     context.log.info("pinned " + ", ".join(f"{k}@v{p.version}" for k, p in pins.items()) + f" for {months}")
     yield dg.MaterializeResult(
         asset_key=PINNED_SOURCES,
@@ -132,3 +138,38 @@ def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
             "source_rows": sum(p.row_count for p in pins.values()),
         },
     )
+
+
+def retraction_checks(context: dg.AssetExecutionContext, source_pins: SourcePins, pins: dict):
+    """Each monthly source against the version the last release read: a month gone or shrunk blocks the run."""
+    from trust_assets.lib.audit.plausibility import load_plausibility
+    from trust_assets.lib.audit.retractions import judge, source_retractions, summary
+    from trust_assets.lib.publish.release import last_release_sources
+    from trust_assets.lib.sources.volume import all_month_row_counts
+
+    paths = source_pins.paths()
+    baseline = last_release_sources(paths) or {}
+    max_loss = load_plausibility().max_month_row_loss
+    for table in SOURCE_TABLES:
+        if table.key not in MONTHLY_STOCK_TABLES:
+            continue
+        check = f"{table.key.replace('/', '__')}__retractions"
+        current = pins[table.key]
+        old_version = baseline.get(table.key)
+        found = []
+        if old_version is not None and old_version != current.version:
+            try:
+                before = all_month_row_counts(source_pins.pin_at(table, old_version))
+            except SourceError as exc:  # e.g. the department vacuumed that version away: say so, do not guess
+                context.log.warning(f"cannot read {table.key} v{old_version} (last release) to judge retractions: "
+                                    f"{exc}")
+                before = {}
+            found = source_retractions(table.key, before, all_month_row_counts(current), max_loss,
+                                       (old_version, current.version))
+        blocking, acknowledged = judge(paths, context.run.run_id, check, found)
+        yield dg.AssetCheckResult(
+            check_name=check, passed=not blocking, asset_key=PINNED_SOURCES,
+            description=summary(blocking, acknowledged, f"{table.key} months"),
+            metadata={"baseline_version": old_version if old_version is not None else "none",
+                      "version": current.version, "retractions": [r.as_dict() for r in found[:20]],
+                      "acknowledged": [a["id"] for _, a in acknowledged]})

@@ -104,11 +104,14 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     )
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, source_pins: SourcePins,
                    trust: TrustStorage, engine: TransformEngine):
+        import uuid
+
         from trust_assets.lib.evaluation.lineage.dbt_events import dbt_stage_inputs, emit_model_events
         from trust_assets.lib.evaluation.lineage.dbt_graph import load_dbt_lineage
         from trust_assets.lib.evaluation.lineage.stages import DBT_JOB, stage
         from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
         from trust_assets.lib.publish.lineage import pin_locations
+        from trust_assets.lib.publish.maintenance import prune_run_folders
 
         months = months_in_window(context.partition_time_window)
         pins = source_pins.pins()
@@ -116,10 +119,14 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         args = _build_args(trust, chosen, pins, months)
         context.log.info(f"dbt build on {chosen.describe()} for {months} over " + ", ".join(
             f"{k}@v{v}" for k, v in source_pins.summary().items()))
+        # dbt's target and log folder of this invocation lives under TRUST_HOME (not the checkout), and folders
+        # past their retention (policies/retention.yaml) go first.
+        prune_run_folders(source_pins.paths().dbt_runs, "dbt_runs")
+        target = source_pins.paths().dbt_runs / f"{context.run.run_id[:8]}-{uuid.uuid4().hex[:6]}"
         emitter, graph, locations = LineageEmitter(source_pins.paths()), load_dbt_lineage(), pin_locations(pins)
         with stage(emitter, DBT_JOB, context.run.run_id, context.job_name,
                    datasets=dbt_stage_inputs(emitter.paths, graph, locations)) as step:
-            invocation = dbt.cli(args, context=context, raise_on_error=False)
+            invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
             failed: list[str] = []
             try:
                 for event in invocation.stream():

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from trust_assets.lib.audit.candidates import Release
+from trust_assets.lib.audit.plausibility import Finding
 from trust_assets.lib.months import month_dates, shift_month
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.products import PRODUCTS, product
@@ -64,6 +65,7 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
     from trust_assets.lib.audit.disclosure.compliance import check_compliance
     from trust_assets.lib.audit.disclosure.differencing import check_differencing
     from trust_assets.lib.audit.disclosure.policy import load_policy
+    from trust_assets.lib.audit.plausibility import check_release, load_plausibility, read_published
     from trust_assets.lib.publish.ledger import empty_ledger
 
     policy = load_policy()
@@ -72,6 +74,9 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
     differencing = [] if release.ledger_entries is None else check_differencing(
         release.ledger_entries, release.ledger if release.ledger is not None else empty_ledger(), policy)
     suites = run_release_suites(paths, release, months, run_id)
+    plausibility = load_plausibility()
+    published = {p.name: read_published(paths, p.name) for p in PRODUCTS}
+    findings = check_release(paths, release.published, months, plausibility, published)
     checks: dict[str, list[CheckOutcome]] = {}
     for p in PRODUCTS:
         mine = [v for v in violations if v.product == p.name]
@@ -92,6 +97,8 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
             ),
             _differencing_outcome([v for v in differencing if v.product == p.name], policy.version,
                                   release.ledger_version),
+            plausibility_outcome(findings[p.name], plausibility.label),
+            retraction_outcome(paths, run_id, p.name, release.published[p.name], published[p.name]),
         ]
     return Audit(checks, {name: s.data_docs_index for name, s in suites.items() if s.data_docs_index})
 
@@ -107,6 +114,28 @@ def _differencing_outcome(mine: list[Any], policy_version: str, ledger_version: 
          "ledger_version": -1 if ledger_version is None else ledger_version})
 
 
+def plausibility_outcome(findings: list[Finding], label: str) -> CheckOutcome:
+    """The blocking ``plausibility`` check: every failed comparison named, the rest in metadata."""
+    failed = [f for f in findings if not f.passed]
+    description = (f"{len(findings)} coverage comparison(s) within {label}" if not failed else
+                   f"{len(failed)} coverage comparison(s) outside {label}: " + "; ".join(f.message for f in failed[:5]))
+    ordered = failed + [f for f in findings if f.passed]
+    return CheckOutcome("plausibility", not failed, description,
+                        {"policy": label, "failed": len(failed), "findings": [f.as_dict() for f in ordered[:40]]})
+
+
+def retraction_outcome(paths: TrustPaths, run_id: str, name: str, candidate: pd.DataFrame,
+                       published: pd.DataFrame | None) -> CheckOutcome:
+    """The blocking ``retractions`` check: published cells dropped or observed outcomes made unobservable."""
+    from trust_assets.lib.audit.retractions import judge, product_retractions, summary
+
+    found = product_retractions(name, candidate, published)
+    blocking, acknowledged = judge(paths, run_id, f"candidates/{name}:retractions", found)
+    return CheckOutcome("retractions", not blocking, summary(blocking, acknowledged, f"{name} cells"),
+                        {"retractions": [r.as_dict() for r in found[:20]],
+                         "acknowledged": [a["id"] for _, a in acknowledged]})
+
+
 def suite_parameters(name: str, months: list[str]) -> dict[str, Any]:
     """Run-dependent values the suites refer to with ``$PARAMETER``."""
     from trust_assets.lib.registry.reference import load_geography
@@ -117,7 +146,8 @@ def suite_parameters(name: str, months: list[str]) -> dict[str, Any]:
 
 
 def run_release_suites(paths: TrustPaths, release: Release, months: list[str], run_id: str) -> dict[str, Any]:
-    """Validate each candidate with its GX suite; Data Docs for the run go under reports/gx/<run_id>/<product>."""
+    """Validate each candidate with its GX suite; Data Docs for the run go under reports/gx/<run_id>/<product>,
+    sharing one copy of GX's static assets, and run folders past their retention (policies/retention.yaml) go."""
     from trust_assets.lib.audit.data_docs_assets import localise
     from trust_assets.lib.audit.gx_suites import load_suite_dict, validate_candidate
     from trust_assets.lib.audit.gx_suites import suite_parameters as needed
@@ -128,10 +158,13 @@ def run_release_suites(paths: TrustPaths, release: Release, months: list[str], r
         params = {k: v for k, v in suite_parameters(p.name, months).items() if k in wanted}
         results[p.name] = validate_candidate(
             p.name, release.published[p.name], params, previous=previous_published(paths, p.name, months),
-            data_docs_dir=paths.reports / "gx" / run_id / p.name, run_id=run_id)
+            data_docs_dir=paths.data_docs / run_id / p.name, run_id=run_id, static_dir=paths.data_docs / "_shared")
         # offline: the pages' CDN scripts and styles become links to one local copy per home
         try:
             localise(paths.reports / "gx" / run_id / p.name, paths.reports / "gx" / "_static")
         except OSError as exc:  # the pages still work online; an audit never fails over its report's styling
             log.warning("could not bundle Data Docs assets for %s: %s", p.name, exc)
+    from trust_assets.lib.publish.maintenance import prune_run_folders
+
+    prune_run_folders(paths.data_docs, "data_docs", keep=run_id)
     return results

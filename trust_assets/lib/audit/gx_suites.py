@@ -260,13 +260,16 @@ def _gx():
 
 def validate_candidate(product: str, candidate: pd.DataFrame, parameters: Mapping[str, Any] | None = None, *,
                        previous: pd.DataFrame | None = None, data_docs_dir: Path | None = None,
-                       run_id: str | None = None, suite_dir: Path | None = None) -> SuiteResult:
+                       run_id: str | None = None, suite_dir: Path | None = None,
+                       static_dir: Path | None = None) -> SuiteResult:
     """Validate a release candidate against expectations/<product>.json and optionally build Data Docs.
 
     ``parameters`` fills the suite's ``$PARAMETER`` references (dates may be ``date`` objects; they are compared as
     ISO strings). ``previous`` is the last published version, used for the month-on-month change of the
     candidate's first month. With ``data_docs_dir`` (e.g. ``TrustPaths.reports / "gx" / run_id``) the GX Data
-    Docs HTML for this validation is written there and its index.html returned in the result.
+    Docs HTML for this validation is written there and its index.html returned in the result. With
+    ``static_dir`` the site's static assets (~4 MB of styles, fonts and scripts) are kept once there, per GX
+    version, and the site links to them (``share_static_assets``).
     """
     import time
 
@@ -318,9 +321,31 @@ def validate_candidate(product: str, candidate: pd.DataFrame, parameters: Mappin
     index = data_docs_dir / "index.html" if data_docs_dir is not None else None
     if index is not None and not index.exists():
         raise RuntimeError(f"GX did not write Data Docs to {index}")
+    if data_docs_dir is not None and static_dir is not None:
+        share_static_assets(data_docs_dir, Path(static_dir) / f"gx-{gx.__version__}")
     return SuiteResult(product=product, suite=suite_dict["name"], success=bool(run.success), results=outcomes,
                        rows=len(frame), seconds=time.perf_counter() - started, data_docs_index=index,
                        parameters={k: _jsonable(v) for k, v in params.items()})
+
+
+def share_static_assets(site: Path, shared: Path) -> None:
+    """Replace a Data Docs site's ``static/`` by a relative symlink to one shared copy (made from the first site).
+
+    GX copies its static assets into every site it builds: per product per run that was ~16 MB a run. The HTML
+    refers to them as ``static/...`` relative paths, so a symlink keeps every page working from the file system.
+    """
+    import os
+    import shutil
+
+    static = site / "static"
+    if not static.is_dir() or static.is_symlink():
+        return
+    if shared.is_dir():
+        shutil.rmtree(static)
+    else:
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        static.rename(shared)
+    static.symlink_to(os.path.relpath(shared, site), target_is_directory=True)
 
 
 def _jsonable_param(value: Any) -> Any:

@@ -180,3 +180,22 @@ def complete_interrupted_release(paths: TrustPaths, steps: Sequence[ReleaseStep]
                 + " (the latest complete release)")
     return (f"completed interrupted release {found.run_id} ({', '.join(months)}): it had committed "
             f"{', '.join(sorted(found.committed))}; published the rest from its audited candidates")
+
+
+def last_release_sources(paths: TrustPaths) -> dict[str, int] | None:
+    """The source versions the newest publication read (every product commit carries ``trust.sources``), or
+    None before the first one. What a retraction is judged against: the data analysts were last given."""
+    from deltalake import DeltaTable
+
+    newest: tuple[int, dict[str, int]] | None = None
+    for p in PRODUCTS:
+        uri = str(paths.published_product(p.name))
+        if not DeltaTable.is_deltatable(uri):
+            continue
+        for entry in DeltaTable(uri).history(limit=5):
+            if "trust.sources" in entry:
+                stamp = int(entry.get("timestamp", 0))
+                if newest is None or stamp > newest[0]:
+                    newest = (stamp, {k: int(v) for k, v in json.loads(entry["trust.sources"]).items()})
+                break
+    return newest[1] if newest else None

@@ -62,6 +62,24 @@ def month_row_counts(pin: SourcePin, months: list[str]) -> dict[str, int]:
     return counts
 
 
+def all_month_row_counts(pin: SourcePin) -> dict[str, int]:
+    """Rows per month of every month the pinned version holds (reads the month column only)."""
+    if not pin.files:
+        return {}
+    from trust_assets.lib.storage import register_filesystems
+
+    con = duckdb.connect()
+    register_filesystems(con, list(pin.files))
+    source = f"({pin.relation})" if pin.relation is not None else "read_parquet($files)"
+    params = {} if pin.relation is not None else {"files": list(pin.files)}
+    try:
+        rows = con.execute(f"select strftime(month, '%Y-%m') as m, count(*) from {source} "
+                           "where month is not null group by 1", params).fetchall()
+    finally:
+        con.close()
+    return {m: int(n) for m, n in rows}
+
+
 def check_volume(table: SourceTable, pin: SourcePin, months: list[str], follow_ups: list[str] | None = None
                  ) -> RuleResult:
     """Every month read present, and none collapsed against the month before.

@@ -186,6 +186,13 @@ def read_access_audit(paths: TrustPaths) -> list[dict[str, Any]]:
     return records
 
 
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Records of a JSON-lines file (the retraction logs written by lib/audit/retractions.py); [] if absent."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def is_denied(status: Any) -> bool:
     if isinstance(status, int | float):
         return status >= 400
