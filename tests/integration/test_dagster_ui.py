@@ -220,13 +220,15 @@ def test_ui_lists_the_trust_graph_and_publishes_a_month_it_launched(webserver, t
         assert {"path": table.key.split("/")} in nodes["trust/pinned_sources"]["dependencyKeys"]
     pinned = checks("trust/pinned_sources")
     assert set(pinned) == {f"{t.key.replace('/', '__')}__{kind}" for t in SOURCE_TABLES
-                           for kind in ("schema", "volume")}
+                           for kind in ("schema", "volume")} | {
+        "dwp__uc_claims__retractions", "hmrc__paye_employments__retractions"}
     assert all(pinned.values()), "every source check must block the run"
     for product in PRODUCTS:
         mart, candidate, published = (f"warehouse/{product.name}", f"candidates/{product.name}",
                                       f"published/{product.name}")
         assert nodes[mart]["isPartitioned"] and JOB in nodes[mart]["jobNames"]
-        assert checks(candidate) == {"expectations": True, "disclosure_compliance": True, "differencing": True}
+        assert checks(candidate) == {"expectations": True, "disclosure_compliance": True, "differencing": True,
+                                     "plausibility": True, "retractions": True}
         assert nodes[published]["dependencyKeys"] == [{"path": candidate.split("/")}]
         assert "delta" in nodes[published]["kinds"]
 
@@ -243,3 +245,53 @@ def test_ui_lists_the_trust_graph_and_publishes_a_month_it_launched(webserver, t
         history = table.history(limit=1)[0]
         assert run_id in str(history), f"{product.name}: the last commit does not name run {run_id}: {history}"
         assert table.to_pyarrow_dataset().count_rows() > 0, product.name
+
+
+CHECKS_QUERY = """
+query TrustChecks {
+  assetNodes {
+    assetKey { path }
+    assetChecksOrError { ... on AssetChecks { checks { name canExecuteIndividually } } }
+  }
+}
+"""
+
+LAUNCH_SUBSET = """
+mutation LaunchSubset($executionParams: ExecutionParams!) {
+  launchRun(executionParams: $executionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on InvalidSubsetError { message }
+    ... on PythonError { message }
+    ... on Error { message }
+  }
+}
+"""
+
+RUNS_QUERY = """
+query Runs { runsOrError { __typename ... on Runs { results { runId } } } }
+"""
+
+
+def test_ui_offers_no_single_check_or_partial_stage_that_cannot_work(webserver):
+    """Issue 10 item 6: every check runs only with its asset's whole step (the UI shows no "Execute" button for
+    it), and a launch of part of a stage (one mart, one published product) is refused before any run starts."""
+    repository = _repository(webserver)["name"]
+    nodes = webserver.graphql(CHECKS_QUERY)["assetNodes"]
+    individually = {("/".join(n["assetKey"]["path"]), c["name"]): c["canExecuteIndividually"]
+                    for n in nodes for c in (n["assetChecksOrError"] or {}).get("checks", [])}
+    dbt_checks = [k for k in individually if k[0].startswith("warehouse/stg_")]
+    assert dbt_checks and any(k[0].startswith("candidates/") for k in individually)
+    assert {k: v for k, v in individually.items() if v != "REQUIRES_MATERIALIZATION"} == {}
+
+    for key in (["warehouse", "local_labour_market_monthly"], ["published", PRODUCTS[0].name],
+                ["warehouse", "int_employments_screened"]):
+        params = {"selector": {"repositoryLocationName": LOCATION, "repositoryName": repository, "jobName": JOB,
+                               "assetSelection": [{"path": key}], "assetCheckSelection": []},
+                  "runConfigData": {},
+                  "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "2025-01-01"}]}}
+        launched = webserver.graphql(LAUNCH_SUBSET, {"executionParams": params})["launchRun"]
+        assert launched["__typename"] != "LaunchRunSuccess", f"{key}: a partial stage was launched: {launched}"
+        assert "subset" in launched["message"].lower(), launched
+    runs = webserver.graphql(RUNS_QUERY)["runsOrError"]
+    assert runs["results"] == [], "a refused launch must not leave a run behind"

@@ -75,7 +75,8 @@ def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, s
                datasets=audit_inputs(paths)) as step:
         release = build_release(paths, months, release_id(context), engine.engine(),
                                 ledger_before=context.run.tags.get("trust/reproduce_release"))
-        audit = audit_release(paths, release, months, release_id(context))
+        audit = audit_release(paths, release, months, release_id(context),
+                              publishing="trust/reproduce" not in context.run.tags)
         step.datasets_out = candidate_outputs(paths, release.candidate_versions, audit.checks)
         if not audit.passed:
             message = "publication blocked by failed checks: " + " | ".join(audit.failures())

@@ -145,7 +145,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                 raise dg.Failure(description=dbt_failure_cause(failed, invocation.get_error()),
                                  metadata={"dbt command (start)": str(invocation.dbt_command)[:200] + " …"})
 
-    return dbt_models
+    return whole_build_only(dbt_models)
 
 
 def dbt_failure_cause(failed_checks: list[str], error: Exception | None) -> str:
@@ -164,3 +164,16 @@ def dbt_failure_cause(failed_checks: list[str], error: Exception | None) -> str:
         lines = [" ".join(line.split()) for line in text.split(marker, 1)[1].split("\n\n") if line.strip()]
         parts.append("dbt: " + " | ".join(line[:300] for line in lines[:3]))
     return "dbt build failed: " + ("; ".join(parts) or "see the step's logs")
+
+
+def whole_build_only(assets: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    """The dbt models as one non-subsettable step: the UI then offers them only together.
+
+    The person-level models live in ``run_scratch``, an in-memory database that exists for one ``dbt build``:
+    one mart, or one dbt test, run alone finds nothing to read (``run_scratch ... does not exist``). Not
+    subsettable, Dagster refuses a launch of part of the build before any run starts, and reports each dbt check
+    as requiring the materialization (``canExecuteIndividually: REQUIRES_MATERIALIZATION``), so the UI offers no
+    "Execute" that cannot work. ``dbt_assets`` has no ``can_subset`` parameter; its attributes are copied with
+    ``can_subset=False`` (the same constructor ``with_attributes`` uses).
+    """
+    return dg.AssetsDefinition.dagster_internal_init(**{**assets.get_attributes_dict(), "can_subset": False})

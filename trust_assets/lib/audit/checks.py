@@ -59,8 +59,12 @@ def previous_published(paths: TrustPaths, name: str, months: list[str]) -> pd.Da
     return frame if len(frame) else None
 
 
-def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id: str) -> Audit:
-    """Run each product's GX suite and the disclosure compliance check; nothing here writes to published/."""
+def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id: str, *,
+                  publishing: bool = True) -> Audit:
+    """Run each product's GX suite and the disclosure compliance check; nothing here writes to published/.
+
+    The plausibility and retraction checks compare the release with what is published; a reproduction
+    (``publishing=False``) publishes nothing and rebuilds old versions on purpose, so they are not judged there."""
     from trust_assets.lib.audit.disclosure.cellkey import CellKeys
     from trust_assets.lib.audit.disclosure.compliance import check_compliance
     from trust_assets.lib.audit.disclosure.differencing import check_differencing
@@ -76,7 +80,7 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
     suites = run_release_suites(paths, release, months, run_id)
     plausibility = load_plausibility()
     published = {p.name: read_published(paths, p.name) for p in PRODUCTS}
-    findings = check_release(paths, release.published, months, plausibility, published)
+    findings = check_release(paths, release.published, months, plausibility, published) if publishing else {}
     checks: dict[str, list[CheckOutcome]] = {}
     for p in PRODUCTS:
         mine = [v for v in violations if v.product == p.name]
@@ -97,8 +101,9 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
             ),
             _differencing_outcome([v for v in differencing if v.product == p.name], policy.version,
                                   release.ledger_version),
-            plausibility_outcome(findings[p.name], plausibility.label),
-            retraction_outcome(paths, run_id, p.name, release.published[p.name], published[p.name]),
+            plausibility_outcome(findings[p.name], plausibility.label) if publishing else not_judged("plausibility"),
+            retraction_outcome(paths, run_id, p.name, release.published[p.name], published[p.name])
+            if publishing else not_judged("retractions"),
         ]
     return Audit(checks, {name: s.data_docs_index for name, s in suites.items() if s.data_docs_index})
 
@@ -112,6 +117,10 @@ def _differencing_outcome(mine: list[Any], policy_version: str, ledger_version: 
         "; ".join(v.message for v in mine[:5]),
         {"violations": [v.as_dict() for v in mine[:20]], "policy_version": policy_version,
          "ledger_version": -1 if ledger_version is None else ledger_version})
+
+
+def not_judged(name: str) -> CheckOutcome:
+    return CheckOutcome(name, True, "not judged: a reproduction publishes nothing", {})
 
 
 def plausibility_outcome(findings: list[Finding], label: str) -> CheckOutcome:
