@@ -9,7 +9,8 @@ import pyarrow.compute as pc
 import pytest
 from _corpus import delete_source_month, published_state, read_source, run, source_uri
 
-pytestmark = pytest.mark.integration
+#: Two to four pipeline runs each: ~1 minute per run on an idle machine, many on a loaded one.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
 
 
 def _unknown_sic(data: pa.Table, share: float = 0.4) -> pa.Table:
