@@ -161,7 +161,7 @@ def retraction_checks(context: dg.AssetExecutionContext, source_pins: SourcePins
         if old_version is not None and old_version != current.version:
             try:
                 before = all_month_row_counts(source_pins.pin_at(table, old_version))
-            except SourceError as exc:  # e.g. the department vacuumed that version away: say so, do not guess
+            except Exception as exc:  # e.g. vacuumed away, or a share that serves no history: say so, do not guess
                 context.log.warning(f"cannot read {table.key} v{old_version} (last release) to judge retractions: "
                                     f"{exc}")
                 before = {}
