@@ -30,9 +30,9 @@ from trust_assets.lib.evaluation.report.data import (
     latency_unit,
     product_history,
     read_access_audit,
-    read_jsonl,
     reads_of,
 )
+from trust_assets.lib.evaluation.report.retractions import retractions_section
 from trust_assets.lib.months import contiguous_blocks
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.products import PRODUCTS, product
@@ -293,27 +293,6 @@ def _charts(paths: TrustPaths, histories: Mapping[str, Sequence[ProductVersion]]
     ])
 
 
-def _retractions_section(paths: TrustPaths) -> str:
-    """Every retraction a run saw: blocked, or acknowledged (by whom, why) and so published."""
-    records = read_jsonl(paths.retractions / "seen.jsonl")
-    if not records:
-        return '<p class="muted">No run has seen a retraction of published data.</p>'
-    acks = {a["id"]: a for a in read_jsonl(paths.retractions / "acknowledgements.jsonl")
-            if a.get("type") == "acknowledged"}
-    rows = []
-    for r in records[-50:]:
-        ack = acks.get(r.get("ack") or "")
-        note = f"{esc(ack['id'])} by {esc(ack['by'])}: {esc(ack['reason'])}" if ack else ""
-        rows.append(f"<tr><td>{esc(r['at'])}</td><td><code>{esc(r['run_id'][:8])}</code></td>"
-                    f"<td><code>{esc(r['subject'])}</code></td><td>{esc(r['month'])}</td><td>{esc(r['kind'])}</td>"
-                    f"<td class=\"num\">{r['before']:,} → {r['after']:,}</td>"
-                    f'<td><span class="tag {"fail" if r["status"] == "blocked" else "info"}">{esc(r["status"])}'
-                    f"</span></td><td>{note}</td></tr>")
-    return ("<table><thead><tr><th>time</th><th>run</th><th>subject</th><th>month</th><th>kind</th>"
-            "<th class=\"num\">before → after</th><th>status</th><th>acknowledgement</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
-
-
 def build_report(paths: TrustPaths, *, generated: datetime | None = None) -> str:
     """The whole report as one HTML string (nothing is written)."""
     from trust_assets.lib.evaluation.lineage.dbt_graph import load_dbt_lineage
@@ -388,7 +367,7 @@ def build_report(paths: TrustPaths, *, generated: datetime | None = None) -> str
         "<h2>Retractions</h2><p class=\"lead\">Published data a department took back (a month removed or shrunk) "
         "or outcomes that would turn back to not yet observable: blocked until an operator acknowledged them "
         "(<code>trust acknowledge</code>).</p>"
-        f"{_retractions_section(paths)}"
+        f"{retractions_section(paths)}"
         f'<p class="lead">The DCAT-3 catalogue of every source and product is in <code>{CATALOG_FILE}</code> '
         "beside this file.</p></main>"
         f"<footer>TRUST_HOME <code>{esc(paths.root)}</code> · OpenLineage events in "
