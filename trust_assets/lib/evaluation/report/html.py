@@ -364,9 +364,6 @@ def build_report(paths: TrustPaths, *, generated: datetime | None = None) -> str
         "product are listed; older ones are summarised.</p>"
         f"{sections}"
         f"<h2>Lineage events</h2>{_events_section(events)}"
-        "<h2>Retractions</h2><p class=\"lead\">Published data a department took back (a month removed or shrunk) "
-        "or outcomes that would turn back to not yet observable: blocked until an operator acknowledged them "
-        "(<code>trust acknowledge</code>).</p>"
         f"{retractions_section(paths)}"
         f'<p class="lead">The DCAT-3 catalogue of every source and product is in <code>{CATALOG_FILE}</code> '
         "beside this file.</p></main>"

@@ -11,6 +11,13 @@ from trust_assets.lib.paths import TrustPaths
 
 def retractions_section(paths: TrustPaths) -> str:
     """Every retraction a run saw: blocked, or acknowledged (by whom, why) and so published."""
+    head = ("<h2>Retractions</h2><p class=\"lead\">Published data a department took back (a month removed or "
+            "shrunk) or outcomes that would turn back to not yet observable: blocked until an operator acknowledged "
+            "them (<code>trust acknowledge</code>).</p>")
+    return head + _table(paths)
+
+
+def _table(paths: TrustPaths) -> str:
     records = read_jsonl(paths.retractions / "seen.jsonl")
     if not records:
         return '<p class="muted">No run has seen a retraction of published data.</p>'
