@@ -91,6 +91,14 @@ def source_sizes(home: Path) -> str:
     return "; ".join(parts)
 
 
+def memory_setting() -> str:
+    """The TRUST_MEMORY_LIMIT the pipeline runs under (its subprocesses inherit it), in the report's words."""
+    from trust_assets.lib.memory import MEMORY_ENV, memory_budget
+
+    budget = memory_budget()
+    return budget.describe() if budget else f"{MEMORY_ENV} unset (the profile's defaults: memory_limit 16GB)"
+
+
 def spark_bench(bench: Bench, home: Path, month: str, spark_remote: str) -> tuple[list, str]:
     """The same month through the Spark engine (``trust run --engine spark``): rows and its steps table.
 
@@ -132,7 +140,7 @@ def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool =
         failure = str(exc).splitlines()[0]
         bench.echo(f"[bench] the pipeline did not finish: {failure}")
         # a killed DuckDB leaves its spill behind; the floor and the peer need that disk
-        shutil.rmtree(TrustPaths(home).warehouse.with_name("warehouse.duckdb.tmp"), ignore_errors=True)
+        shutil.rmtree(TrustPaths(home).duckdb_spill, ignore_errors=True)
     floor, _ = bench.measure("floor", home, "floor", month)
     rows = [Row("pipeline (Dagster end to end)", pipeline)] if pipeline else []
     spark_detail = ""
@@ -153,6 +161,7 @@ def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool =
         f"Sources: {source_sizes(home)}.", "",
         results_table(rows), "", *detail, "", *([spark_detail] if spark_detail else []),
         *machine_lines(machine(), bench.loads),
+        f"- memory setting: {memory_setting()}",
     ])
     return body, f"{spec.scale}-spark" if spark_remote else spec.scale
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from trust_assets.cli.memory import check_memory_setting
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.transform.engine import ENGINES, Engine
 from trust_assets.synth.scales import SCALES
@@ -56,6 +57,7 @@ def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, hist
     from trust_assets.bench.report import update_doc
     from trust_assets.bench.suite import Bench, history_bench, month_bench
 
+    check_memory_setting()
     limit = int(memory_limit * (1 << 30)) if memory_limit else int(psutil.virtual_memory().total * 0.7)
     runner = Bench(runs, echo=click.echo, max_rss=limit)
     try:

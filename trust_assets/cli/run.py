@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from trust_assets.cli.memory import check_memory_setting
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.transform.engine import ENGINES, Engine, EngineError
 
@@ -67,6 +68,7 @@ def run(months_spec: str | None, pins: tuple[str, ...], reproduce: str | None, s
     from trust_assets.runs.execute import RunError, RunStopped, run_months
     from trust_assets.runs.instance import InstanceError, postgres_url
 
+    check_memory_setting()
     paths = TrustPaths.from_env()
     choose_engine(engine, spark_remote)
     try:

@@ -71,6 +71,11 @@ class TrustPaths:
         return self.trust / "spark" / "scratch"
 
     @property
+    def duckdb_spill(self) -> Path:
+        """Where DuckDB spills past its memory limit: under the trust's storage, never the system temp folder."""
+        return self.trust / "spill"
+
+    @property
     def candidates(self) -> Path:
         """Release candidates awaiting audit (write–audit–publish): never read by analysts."""
         return self.trust / "candidates"
@@ -175,7 +180,7 @@ class TrustPaths:
         """
         private_umask()
         for folder in (self.trust, self.published, self.candidates, self.lineage, self.audit, self.reports,
-                       self.sharing, self.secrets, self.dagster_home):
+                       self.sharing, self.secrets, self.dagster_home, self.duckdb_spill):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(folder, 0o700)
         return self

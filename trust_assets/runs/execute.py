@@ -185,6 +185,7 @@ def failure_message(instance: DagsterInstance, run_id: str) -> str:
     from dagster import DagsterEventType
 
     from trust_assets.defs.automation import cause_first
+    from trust_assets.lib.memory import explain_memory_error
 
     lines = []
     for record in instance.all_logs(run_id):
@@ -201,7 +202,9 @@ def failure_message(instance: DagsterInstance, run_id: str) -> str:
                 desc = " ".join((data.description or "").split())
                 lines.append(f"check {data.asset_key.to_user_string()}:{data.check_name} "
                              f"{'failed' if blocking else 'warned'} {desc}".strip())
-    return "failed:\n  " + "\n  ".join(_clip(line) for line in (lines or ["see the Dagster UI for this run"]))
+    hint = next((h for h in map(explain_memory_error, lines) if h), None)  # which setting bounded the run
+    lines = lines or ["see the Dagster UI for this run"]
+    return "failed:\n  " + "\n  ".join([_clip(line) for line in lines] + ([hint] if hint else []))
 
 
 def _clip(text: str, limit: int = 600) -> str:

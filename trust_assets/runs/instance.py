@@ -79,9 +79,15 @@ def dagster_yaml() -> str:
 
 
 def export_environment(paths: TrustPaths) -> None:
-    """Set the variables child processes read (dbt's profile, the Dagster instance) from the one resolved root."""
+    """Set the variables child processes read (dbt's profile, the Dagster instance) from the one resolved root.
+
+    dbt's DuckDB settings follow ``TRUST_MEMORY_LIMIT`` (trust_assets/lib/memory.py), spilling under TRUST_HOME.
+    """
+    from trust_assets.lib.memory import export_duckdb_settings
+
     os.environ["TRUST_HOME"] = str(paths.root)
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
+    export_duckdb_settings(paths)
     url = postgres_url()
     if url:
         os.environ[POSTGRES_URL_VAR] = url

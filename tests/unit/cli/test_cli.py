@@ -74,3 +74,13 @@ def test_run_names_a_bad_engine_setting(trust_home, monkeypatch):
     assert bad_remote.exit_code == 2 and "'localhost:15002' is not a Spark Connect URL" in bad_remote.output
     unknown = CliRunner().invoke(main, ["run", "--engine", "presto"])
     assert unknown.exit_code == 2 and "'presto' is not one of 'duckdb', 'spark'" in unknown.output
+
+
+@pytest.mark.parametrize("command", [["run"], ["bench", "--scale", "tiny", "--no-docs"]])
+def test_a_bad_memory_setting_is_refused_before_anything_runs(trust_home, monkeypatch, command):
+    monkeypatch.setenv("TRUST_MEMORY_LIMIT", "6 gigs")
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        "Error: TRUST_MEMORY_LIMIT='6 gigs' is not a size: write a number and a unit, e.g. 6GiB or 6144MiB "
+        "(units: b, kb, mb, gb, tb, kib, mib, gib, tib, any case)"]

@@ -1,0 +1,46 @@
+"""dbt's profile: the DuckDB settings TRUST_MEMORY_LIMIT derives reach dbt's connection, and DuckDB accepts them."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from trust_assets.lib.memory import export_duckdb_settings
+from trust_assets.lib.paths import DBT_PROJECT_DIR, TrustPaths
+
+
+def _profile_settings() -> dict[str, str]:
+    """The ``settings`` of the duckdb target as dbt renders profiles.yml from the current environment."""
+    import os
+
+    from dbt.config.profile import read_profile
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    set_invocation_context(dict(os.environ))  # what dbt does at the start of every invocation
+    raw = read_profile(str(DBT_PROJECT_DIR))
+    target = ProfileRenderer({}).render_data(raw["labour_market_trust"]["outputs"]["duckdb"])
+    return dict(target["settings"])
+
+
+@pytest.mark.parametrize("limit", ["6GiB", None])
+def test_the_memory_setting_reaches_dbt_and_duckdb(tmp_path, monkeypatch, limit):
+    monkeypatch.setenv("TRUST_HOME", str(tmp_path))
+    for name in ("TRUST_MEMORY_LIMIT", "TRUST_SPILL_LIMIT", "TRUST_DUCKDB_MEMORY_LIMIT", "TRUST_DUCKDB_MAX_TEMP",
+                 "TRUST_DUCKDB_TEMP_DIRECTORY"):
+        monkeypatch.delenv(name, raising=False)
+    if limit:
+        monkeypatch.setenv("TRUST_MEMORY_LIMIT", limit)
+    import os
+
+    export_duckdb_settings(TrustPaths(tmp_path), os.environ)  # type: ignore[arg-type]
+    settings = _profile_settings()
+    spill = tmp_path / "trust" / "spill"
+    assert settings["temp_directory"] == str(spill)
+    expected = ("4300MiB", "12288MiB") if limit else ("16GB", "40GB")
+    assert (settings["memory_limit"], settings["max_temp_directory_size"]) == expected
+    con = duckdb.connect(config=settings)  # what dbt-duckdb does with them: DuckDB must accept every value
+    applied = con.execute("select current_setting('memory_limit'), current_setting('temp_directory'),"
+                          " current_setting('max_temp_directory_size')").fetchone()
+    assert applied is not None and applied[1] == str(spill)
+    assert applied[0].replace(" ", "") in (("4.1GiB", "4.2GiB") if limit else ("14.9GiB",))
