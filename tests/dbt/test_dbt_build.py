@@ -139,8 +139,9 @@ def test_warehouse_holds_views_and_aggregates_only(home):
               if kind == "BASE TABLE"}
     products = {"local_labour_market_monthly", "sector_region_monthly", "claimant_employment_outcomes",
                 "skills_employment_outcomes"}
-    assert tables == products | {"conformance_exclusions", "uk_local_authorities", "sic2007_sections",
-                                 "sector_subject_areas"}
+    # conformance_exclusions and source_reach are the audit's aggregates (counts per month and source).
+    assert tables == products | {"conformance_exclusions", "source_reach", "uk_local_authorities",
+                                 "sic2007_sections", "sector_subject_areas"}
     for table in tables:
         columns = {c for (c,) in query(paths, f"select column_name from information_schema.columns "
                                               f"where table_name = '{table}'")}
