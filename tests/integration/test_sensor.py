@@ -107,7 +107,8 @@ def cohorts_followed_up_by(month: str) -> set[str]:
 
 
 def keys(months) -> list[str]:
-    return sorted(f"{m}-01" for m in months)
+    """Partition keys are spelt as on the command line (YYYY-MM)."""
+    return sorted(months)
 
 
 def test_first_tick_requests_every_month_then_skips_until_something_changes(tiny_home, tiny_months, tick):

@@ -8,6 +8,7 @@ and DuckDB's own parallelism is where the cores go.
 from __future__ import annotations
 
 import contextlib
+import threading
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -106,6 +107,9 @@ def run_months(paths: TrustPaths, months: list[str], versions: dict[str, int] | 
                 for block in contiguous_blocks(months)]
 
 
+_SIGNALLED = threading.Event()  # set by SIGTERM during a run (see stop_on_sigterm)
+
+
 @contextmanager
 def stop_on_sigterm() -> Iterator[None]:
     """SIGTERM stops a run the way Ctrl-C does (Dagster then ends the run and dbt cleanly), in the main thread."""
@@ -116,7 +120,14 @@ def stop_on_sigterm() -> Iterator[None]:
         yield
         return
     previous = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
+
+    def stopping(signum: int, frame: object) -> None:
+        # Dagster turns the interrupt into a failed step and returns normally: remember it was a signal.
+        _SIGNALLED.set()
+        raise KeyboardInterrupt
+
+    _SIGNALLED.clear()
+    signal.signal(signal.SIGTERM, stopping)
     try:
         yield
     finally:
@@ -158,6 +169,9 @@ def _run_block(paths: TrustPaths, instance: DagsterInstance, block: list[str], v
     except KeyboardInterrupt:
         raise RunStopped(_stopped_message(instance, block)) from None
     message = "succeeded" if result.success else failure_message(instance, result.run_id)
+    if not result.success and (_SIGNALLED.is_set() or "DagsterExecutionInterruptedError" in message):
+        # Dagster turned the signal into a failed step and returned: still a stop, not a failure.
+        raise RunStopped(_stopped_message(instance, block))
     echo(f"[run] {block[0]}..{block[-1]}: run {result.run_id} {message}")
     if quiet:
         for line in summary_lines(progress.summary, now() - began):
