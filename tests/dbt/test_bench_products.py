@@ -103,6 +103,18 @@ def test_floor_equals_the_marts_cell_by_cell(built, floor):
         assert _same(mine, marts, columns) == [], product
 
 
+def test_shared_floor_equals_the_floor_cell_by_cell(built, floor):
+    """The second reference (each source screened once, one script) computes exactly the per-product floor."""
+    from trust_assets.bench.floor import floor_products
+
+    shared = floor_products(built, MONTH, shared=True)
+    assert set(shared) == set(floor)
+    for product, table in shared.items():
+        assert table.column_names == floor[product].column_names, product
+        columns = [c for c in table.column_names if c not in KEYS[product]]
+        assert _same(_rows(table), _rows(floor[product]), columns) == [], product
+
+
 def test_floor_uc_claimants_of_one_district_month(built, floor):
     """One cell spelled out: the district with the most claimants agrees with the mart."""
     rows = floor["local_labour_market_monthly"].to_pylist()

@@ -4,7 +4,11 @@ This is the least work that computes the products' definitions (docs/products.md
 engine the pipeline uses, the same files (those the Delta log lists for the latest version), the same
 deduplication, source row rules and conformance, but no dbt, no Dagster, no tests, no audit, no disclosure
 control, no hidden ``sdc_*`` columns, no exclusion counts and no Delta commit. What the pipeline costs beyond this
-is the price of its guarantees. tests/unit/test_bench_products.py holds it equal to the marts, cell by cell.
+is the price of its guarantees. tests/dbt/test_bench_products.py holds it equal to the marts, cell by cell.
+
+Two floors: one query per product (each screens the rows it reads, so PAYE is screened once per product), and the
+shared floor (``shared=True``): one script that screens each source once into temporary tables and computes every
+product from them, as a careful analyst would by hand, the best single-machine figure the bench knows.
 """
 
 from __future__ import annotations
@@ -105,22 +109,73 @@ employer_records as (
 )"""
 
 
+class Screens:
+    """How a floor query reads screened source rows: inline, each query screening what it reads (the per-product
+    floor: PAYE is read and screened once per product that uses it)."""
+
+    businesses = BUSINESSES
+    aims = AIMS
+
+    def paye(self, where: str) -> str:
+        return _paye(where)
+
+    def claims(self, where: str) -> str:
+        return _claims(where)
+
+    def prepare(self, con, month: str) -> None:
+        """Work done once before the product queries (none inline)."""
+
+
+class SharedScreens(Screens):
+    """The careful analyst's script: every source screened once into a temporary table (PAYE for the month and
+    the cohorts' follow-up months, UC claims for the month, learning aims, the business register), then every
+    product selects from those tables. Same rows as inline, so the same products."""
+
+    businesses = """
+businesses as (select * from shared_businesses),
+employer_records as (select * from shared_employer_records)"""
+    aims = "select * from shared_aims"
+
+    def paye(self, where: str) -> str:
+        return f"select * from shared_paye where {where}"
+
+    def claims(self, where: str) -> str:
+        return f"select * from shared_claims where {where}"
+
+    def prepare(self, con, month: str) -> None:
+        months = " or ".join(_in("month", month, k) for k in (0, *FOLLOW_UPS))
+        con.execute(f"create temp table shared_paye as {_paye(f'({months})')}")
+        con.execute(f"create temp table shared_claims as {_claims(_in('month', month))}")
+        con.execute(f"create temp table shared_aims as {AIMS}")
+        con.execute(f"create temp table shared_businesses as with {BUSINESSES} select * from businesses")
+        con.execute("create temp table shared_employer_records as select * from shared_businesses "
+                    "where employer_id is not null qualify row_number() over (partition by employer_id order by "
+                    "birth_date desc nulls last, death_date desc nulls first, sic, code, division, size_band) = 1")
+
+
+INLINE = Screens()
+SHARED = SharedScreens()
+#: Follow-up months (after the cohort month) the outcome products read payroll at.
+FOLLOW_UPS = (3, 6)
+
+
 def _alive(month: str, birth: str = "birth_date", death: str = "death_date") -> str:
     lo, hi = month_bounds(month)
     return f"({birth} is null or {birth} < date '{hi}') and ({death} is null or {death} >= date '{lo}')"
 
 
-def local_labour_market_sql(month: str) -> str:
+def local_labour_market_sql(month: str, screens: Screens | None = None) -> str:
+    s = screens or INLINE
     lo, _ = month_bounds(month)
     return f"""
 with
-employments as ({_paye(_in('month', month))}),
-{BUSINESSES},
+employments as ({s.paye(_in('month', month))}),
+{s.businesses},
 claimants as (
     select c.la, count(distinct u.person_id) as uc_claimants,
         count(distinct case when u.regime = 'searching_for_work' then u.person_id end)
             as uc_claimants_searching_for_work
-    from ({_claims(_in('month', month))}) as u join codes as c using (code)
+    from ({s.claims(_in('month', month))}) as u join codes as c using (code)
     group by c.la
 ),
 people as (
@@ -132,7 +187,7 @@ people as (
 pay as (select la, count(*) as payrolled_employees, median(pay) as median_monthly_pay from people group by la),
 starts as (
     select c.la, count(distinct a.aim_id) as fe_learner_starts
-    from ({AIMS}) as a join codes as c using (code)
+    from ({s.aims}) as a join codes as c using (code)
     where {_in('a.start_date', month)}
     group by c.la
 ),
@@ -161,12 +216,13 @@ left join employers as e using (la) left join births as b using (la)
 order by local_authority_code"""
 
 
-def sector_region_sql(month: str) -> str:
+def sector_region_sql(month: str, screens: Screens | None = None) -> str:
+    s = screens or INLINE
     lo, _ = month_bounds(month)
     return f"""
 with
-employments as ({_paye(_in('month', month))}),
-{BUSINESSES},
+employments as ({s.paye(_in('month', month))}),
+{s.businesses},
 placed as (
     select c.region, r.sic, e.person_id, e.employer_id, e.pay_gbp
     from employments as e
@@ -205,7 +261,8 @@ left join deaths as d on d.region = g.region and d.sic = g.sic
 order by g.region, g.sic"""
 
 
-def _outcomes(cells: str, cohort_sql: str, offsets: tuple[int, ...], month: str, count_name: str) -> str:
+def _outcomes(cells: str, cohort_sql: str, offsets: tuple[int, ...], month: str, count_name: str,
+              screens: Screens) -> str:
     """Cohort counts plus in-work follow-ups (null while HMRC has no data for the follow-up month)."""
     follow = " or ".join(_in("month", month, k) for k in offsets)
     keys = [c.strip() for c in cells.split(",")]
@@ -213,7 +270,7 @@ def _outcomes(cells: str, cohort_sql: str, offsets: tuple[int, ...], month: str,
     parts = [f"""
 with
 cohort as ({cohort_sql}),
-follow_up as ({_paye(f'({follow})')}),
+follow_up as ({screens.paye(f'({follow})')}),
 newest as (select max(month) as month from paye where {follow}),
 counts as (select {cells}, count(distinct person_id) as {count_name} from cohort group by all)"""]
     for k in offsets:
@@ -241,22 +298,24 @@ seen_{k} as (select coalesce(date '{lo}' <= month, false) as observable from new
         f"\norder by {', '.join(f'o.{k}' for k in keys)}"
 
 
-def claimant_outcomes_sql(month: str) -> str:
+def claimant_outcomes_sql(month: str, screens: Screens | None = None) -> str:
+    s = screens or INLINE
     lo, _ = month_bounds(month)
     cohort = f"""select distinct date '{lo}' as cohort_month, c.region,
             coalesce(u.age_band, 'unknown') as age_band, u.disability, u.person_id
-        from ({_claims(_in('month', month))}) as u join codes as c using (code)
+        from ({s.claims(_in('month', month))}) as u join codes as c using (code)
         where {_in('u.claim_start_date', month)}"""
-    return _outcomes("cohort_month, region, age_band, disability", cohort, (3, 6), month, "cohort_claimants")
+    return _outcomes("cohort_month, region, age_band, disability", cohort, (3, 6), month, "cohort_claimants", s)
 
 
-def skills_outcomes_sql(month: str) -> str:
+def skills_outcomes_sql(month: str, screens: Screens | None = None) -> str:
+    s = screens or INLINE
     lo, _ = month_bounds(month)
     cohort = f"""select distinct date '{lo}' as completion_month, c.region, a.ssa_tier1, a.nsf_funded, a.person_id
-        from ({AIMS}) as a join codes as c using (code)
+        from ({s.aims}) as a join codes as c using (code)
         where {_in('a.actual_end_date', month)} and a.outcome in ('completed', 'achieved')
             and a.ssa_tier1 in (select ssa_tier1 from subject_areas)"""
-    return _outcomes("completion_month, region, ssa_tier1, nsf_funded", cohort, (6,), month, "completers")
+    return _outcomes("completion_month, region, ssa_tier1, nsf_funded", cohort, (6,), month, "completers", s)
 
 
 QUERIES = {
@@ -286,10 +345,13 @@ def source_files(paths: TrustPaths) -> dict[str, tuple[str, ...]]:
     return {name: pin(t, str(paths.source_table(t.dept, t.table))).files for name, t in SOURCES.items()}
 
 
-def floor_products(paths: TrustPaths, month: str, threads: int | None = None) -> dict[str, pa.Table]:
-    """Every product for ``month`` (``YYYY-MM``), one DuckDB query each, over the pinned parquet files."""
+def floor_products(paths: TrustPaths, month: str, threads: int | None = None,
+                   shared: bool = False) -> dict[str, pa.Table]:
+    """Every product for ``month`` (``YYYY-MM``), one DuckDB query each, over the pinned parquet files; with
+    ``shared``, one script that screens each source once (SharedScreens) and computes every product from that."""
     import duckdb
 
+    screens = SHARED if shared else INLINE
     con = duckdb.connect()
     if threads:
         con.execute(f"set threads = {int(threads)}")
@@ -301,6 +363,7 @@ def floor_products(paths: TrustPaths, month: str, threads: int | None = None) ->
             raise ValueError(f"source {SOURCES[name].key} has no data files under {paths.departments}")
         con.execute(f"create view {name} as select * from read_parquet([{listed}], union_by_name = true)")
     try:
-        return {product: con.sql(sql(month)).to_arrow_table() for product, sql in QUERIES.items()}
+        screens.prepare(con, month)
+        return {product: con.sql(sql(month, screens)).to_arrow_table() for product, sql in QUERIES.items()}
     finally:
         con.close()

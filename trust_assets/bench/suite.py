@@ -116,7 +116,7 @@ def spark_bench(bench: Bench, home: Path, month: str, spark_remote: str) -> tupl
 
 def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool = True,
                 spark_remote: str = "") -> tuple[str, str]:
-    """Pipeline, floor and peer for the last generated month (and the pipeline on Spark when ``spark_remote``);
+    """Pipeline, the two floors and peer for the last generated month (and the pipeline on Spark when ``spark_remote``);
     returns (docs section, its key).
 
     A pipeline that cannot finish (a failed build, a disk filling with DuckDB's spill) is reported as such and the
@@ -124,7 +124,15 @@ def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool =
     """
     from trust_assets.bench.data import ensure_data
     from trust_assets.bench.measure import MeasureError
-    from trust_assets.bench.report import Row, machine, machine_lines, results_table, steps_table, targets_lines
+    from trust_assets.bench.report import (
+        SHARED_FLOOR_LABEL,
+        Row,
+        machine,
+        machine_lines,
+        results_table,
+        steps_table,
+        targets_lines,
+    )
     from trust_assets.lib.paths import TrustPaths
 
     ensure_data(home, spec, echo=bench.echo)
@@ -142,18 +150,20 @@ def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool =
         # a killed DuckDB leaves its spill behind; the floor and the peer need that disk
         shutil.rmtree(TrustPaths(home).duckdb_spill, ignore_errors=True)
     floor, _ = bench.measure("floor", home, "floor", month)
+    shared, _ = bench.measure("shared floor", home, "floor-shared", month)
     rows = [Row("pipeline (Dagster end to end)", pipeline)] if pipeline else []
     spark_detail = ""
     if spark_remote:
         spark_rows, spark_detail = spark_bench(bench, home, month, spark_remote)
         rows += spark_rows
     rows.append(Row("floor (DuckDB, one query per product)", floor))
+    rows.append(Row(SHARED_FLOOR_LABEL, shared))
     if peer:
         peer_summary, _ = bench.measure("peer", home, "peer", month)
         rows.append(Row("batch-copy peer (pandas, whole tables)", peer_summary))
     if pipeline:
         detail = ["Pipeline steps (Dagster STEP_SUCCESS durations):", "", steps_table(step_runs, pipeline.wall_s), "",
-                  "Targets:", "", *targets_lines(pipeline, floor, spec.scale)]
+                  "Targets:", "", *targets_lines(pipeline, floor, spec.scale, shared)]
     else:
         detail = [f"**The pipeline did not finish**: {failure}. Targets: NOT met."]
     body = "\n".join([

@@ -1,4 +1,4 @@
-"""What one timed subprocess runs: ``python -m trust_assets.bench.worker {pipeline,floor,peer,steps} ARG``.
+"""What one timed subprocess runs: ``python -m trust_assets.bench.worker {pipeline,floor,floor-shared,peer,steps} ARG``.
 
 Each measurement is a fresh interpreter so peak memory is per run, imports are paid every time (as a scheduled
 job pays them), and nothing is cached between runs. TRUST_HOME comes from the environment the bench sets. The
@@ -31,6 +31,12 @@ def floor(paths: TrustPaths, month: str) -> dict:
     return {"ok": True, "rows": {k: t.num_rows for k, t in floor_products(paths, month).items()}}
 
 
+def floor_shared(paths: TrustPaths, month: str) -> dict:
+    from trust_assets.bench.floor import floor_products
+
+    return {"ok": True, "rows": {k: t.num_rows for k, t in floor_products(paths, month, shared=True).items()}}
+
+
 def peer(paths: TrustPaths, month: str) -> dict:
     from trust_assets.bench.peer import peer_products
 
@@ -51,7 +57,7 @@ def steps(paths: TrustPaths, run_id: str) -> dict:
     return {"ok": bool(seconds), "steps": seconds}
 
 
-KINDS = {"pipeline": pipeline, "floor": floor, "peer": peer, "steps": steps}
+KINDS = {"pipeline": pipeline, "floor": floor, "floor-shared": floor_shared, "peer": peer, "steps": steps}
 
 
 def main(argv: list[str]) -> None:

@@ -68,6 +68,18 @@ def test_results_table_shows_ratios_to_the_floor():
     assert "| floor (DuckDB) | 10.0 | 1.00 | 1.00x | 1.00x | 10.0 |" in lines
 
 
+def test_results_table_shows_the_ratio_to_the_shared_floor_too():
+    from trust_assets.bench.report import SHARED_FLOOR_LABEL
+
+    rows = [Row("pipeline", Summary(30.0, 3 * GIB, 1, (30.0,))), Row("floor (DuckDB)", Summary(10.0, GIB, 1, (10.0,))),
+            Row(SHARED_FLOOR_LABEL, Summary(6.0, GIB, 1, (6.0,)))]
+    lines = results_table(rows).splitlines()
+    assert "wall / shared floor" in lines[0] and lines[1].count("|") == lines[0].count("|")
+    assert "| pipeline | 30.0 | 3.00 | 3.00x | 3.00x | 5.00x | 30.0 |" in lines
+    shared = targets_lines(rows[0].summary, rows[1].summary, "national", rows[2].summary)
+    assert any("pipeline / shared floor: 5.00x" in line for line in shared)
+
+
 def test_steps_table_accounts_for_time_outside_the_steps():
     table = steps_table([{"pinned_sources": 1.0, "dbt_models": 30.0}, {"pinned_sources": 3.0, "dbt_models": 50.0}],
                         wall_s=60.0)
