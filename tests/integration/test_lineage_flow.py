@@ -38,12 +38,19 @@ def test_a_successful_run_shows_every_stage_and_the_lineage_of_every_published_c
     models = {name for name, kind in jobs if name.startswith(DBT_JOB + ".") and kind == "COMPLETE"}
     assert {f"{DBT_JOB}.{p.name}" for p in PRODUCTS} <= models and len(models) >= 15
     publish = next(e for e in run_events if e["job"]["name"] == PUBLISH_JOB and e["eventType"] == "COMPLETE")
+    perturbed = 0
     for output in publish["outputs"]:
         fields = [f["name"] for f in output["facets"]["schema"]["fields"]]
         lineage = output["facets"]["columnLineage"]["fields"]
         assert set(fields) == set(lineage), f"{output['name']}: columns without lineage"
         described = [f["name"] for f in output["facets"]["schema"]["fields"] if f.get("description")]
         assert described == fields, f"{output['name']}: columns without a description"
+        disclosure = output["facets"]["trust_disclosureControl"]  # cells protected by each rule (issue 11)
+        rules = {(r["rule"], r["action"]) for r in disclosure["protections"]}
+        assert ("keyed_rounding", "perturbed") in rules and disclosure["crossReleaseWithheld"] >= 0
+        assert disclosure["perturbedCells"] <= sum(c["publishedCells"] for c in disclosure["perturbations"])
+        perturbed += disclosure["perturbedCells"]
+    assert perturbed > 0  # keyed rounding moves most published counts (small tiny-home products may show none)
 
 
 def test_a_failed_run_leaves_fail_events_naming_the_cause(published_home):

@@ -69,6 +69,10 @@ def lineage(product_name: str, version: int | None, as_json: bool) -> None:
     click.secho(f"suppressed cells: {v.suppressed_cells:,}", bold=True)
     for key, count in sorted(v.suppressed.items()):
         click.echo(f"  {key:<40} {count:,}")
+    if v.perturbed_cells is not None:
+        method = v.protection.get("count_method", "keyed_rounding")
+        click.secho(f"perturbed cells ({method}): {v.perturbed_cells:,} of "
+                    f"{int(v.protection.get('count_cells_published', 0)):,} published counts", bold=True)
     if v.bytes_read is not None or v.source_bytes_total is not None:
         click.echo(f"read in place: {human_bytes(v.bytes_read)} (a batch copy would move "
                    f"{human_bytes(v.source_bytes_total)})")

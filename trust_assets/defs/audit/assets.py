@@ -97,6 +97,7 @@ def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, s
                 "months": ", ".join(months),
                 "dagster/row_count": release.published[name].shape[0],
                 "suppressed_cells": sum(r["cells"] for r in release.suppressed if r["product"] == name),
+                "perturbed_cells": int(release.protection.get(name, {}).get("count_cells_perturbed", 0)),
                 "policy_version": release.policy_version,
                 "candidate_version": release.candidate_versions[name],
                 "path": dg.MetadataValue.path(str(paths.candidate(name))),

@@ -34,6 +34,8 @@ class Release:
     ledger_version: int | None = None
     #: what this release adds to the ledger (appended when it is published)
     ledger_entries: pd.DataFrame | None = None
+    #: per product, the cells each protection touched (``perturbation.product_protection``)
+    protection: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def arrow(self, name: str) -> pa.Table:
         return published_arrow(name, self.published[name])
@@ -115,6 +117,7 @@ def build_release(paths: TrustPaths, months: list[str], run_id: str, engine: Eng
     """
     from trust_assets.lib.audit.disclosure.cellkey import CellKeys
     from trust_assets.lib.audit.disclosure.differencing import ledger_entries
+    from trust_assets.lib.audit.disclosure.perturbation import protection_summary
     from trust_assets.lib.audit.disclosure.policy import load_policy
     from trust_assets.lib.audit.disclosure.protect import protect, suppression_counts
     from trust_assets.lib.publish.commit import replace_months
@@ -128,11 +131,13 @@ def build_release(paths: TrustPaths, months: list[str], run_id: str, engine: Eng
     published = protect(marts, policy, keys=keys, ledger=ledger)
     entries = ledger_entries(marts, published, policy, ledger, release_id=run_id, recorded_at=now_utc())
     release = Release(months, marts, published, suppression_counts(published), policy.version,
-                      ledger=ledger, ledger_version=seen, ledger_entries=entries)
+                      ledger=ledger, ledger_version=seen, ledger_entries=entries,
+                      protection=protection_summary(marts, published, policy))
     write_candidate_entries(paths, entries, run_id, seen)
     for p in PRODUCTS:
         result = replace_months(str(paths.candidate(p.name)), release.arrow(p.name), product=p.name,
                                 month_column=p.month_column, grain=p.grain, months=months, run_id=run_id,
-                                metadata={"trust.stage": "candidate", "trust.policy_version": policy.version})
+                                metadata={"trust.stage": "candidate", "trust.policy_version": policy.version,
+                                          "trust.protection": release.protection.get(p.name, {})})
         release.candidate_versions[p.name] = result.version
     return release

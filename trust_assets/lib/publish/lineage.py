@@ -78,6 +78,7 @@ def publication_outputs(paths: TrustPaths, results: Mapping[str, Any], checks: M
                         for c in checks.get(p.name, [])],
             candidate_location=str(paths.candidate(p.name)), policy_version=policy_version,
             suppressed=json.loads(entry.get("trust.suppressed", "{}")),
+            protection=json.loads(entry.get("trust.protection", "{}")),
         ))
     return outputs
 

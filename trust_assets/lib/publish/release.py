@@ -4,7 +4,8 @@ Commit metadata contract (read by ``trust lineage``, the report and ``--reproduc
 ``trust.run_id``, ``trust.product``, ``trust.months`` (JSON list of YYYY-MM), ``trust.sources`` (JSON
 {dept/table: version}), ``trust.source_commit_times`` (JSON {dept/table: ms epoch}), ``trust.checks`` (JSON list
 of {name, passed, severity, description}), ``trust.suppressed`` (JSON {column:reason: cells}),
-``trust.policy_version``, ``trust.content_hash``, ``trust.models`` (JSON list of dbt models),
+``trust.policy_version``, ``trust.protection`` (JSON: cells each protection touched, from the audit:
+``lib/audit/disclosure/perturbation.py``), ``trust.content_hash``, ``trust.models`` (JSON list of dbt models),
 ``trust.bytes_read`` and ``trust.source_bytes_total``.
 """
 
@@ -101,15 +102,20 @@ def publish_release(paths: TrustPaths, months: list[str], run_id: str, pins: Map
     return results
 
 
-def candidate_policy_version(paths: TrustPaths, p: Product, run_id: str) -> str:
-    """The disclosure policy the candidate was protected under; refuses a candidate this run did not audit."""
+def candidate_commit(paths: TrustPaths, p: Product, run_id: str) -> dict[str, Any]:
+    """The candidate's latest commit (its metadata); refuses a candidate this run did not audit."""
     from deltalake import DeltaTable
 
     history = DeltaTable(str(paths.candidate(p.name))).history(limit=1)[0]
     if history.get("trust.run_id") != run_id:
         raise RuntimeError(f"the candidate of {p.name} was last written by run {history.get('trust.run_id')}, "
                            f"not this run {run_id}: refusing to publish a candidate this run did not audit")
-    return str(history.get("trust.policy_version", ""))
+    return dict(history)
+
+
+def candidate_policy_version(paths: TrustPaths, p: Product, run_id: str) -> str:
+    """The disclosure policy the candidate was protected under; refuses a candidate this run did not audit."""
+    return str(candidate_commit(paths, p, run_id).get("trust.policy_version", ""))
 
 
 def publish_product(paths: TrustPaths, p: Product, months: list[str], run_id: str, base: Mapping[str, Any],
@@ -118,19 +124,23 @@ def publish_product(paths: TrustPaths, p: Product, months: list[str], run_id: st
     from trust_assets.lib.publish.commit import read_months, replace_months
     from trust_assets.lib.publish.describe import describe
 
-    candidate_policy_version(paths, p, run_id)
+    protection = candidate_commit(paths, p, run_id).get("trust.protection", "{}")
     data = read_months(str(paths.candidate(p.name)), p.month_column, months)
     suppressed: dict[str, int] = {}
     for cell in (data.column("suppression").to_pylist() if "suppression" in data.column_names else []):
         for pair in (cell or "").split(";"):
             if pair:
                 suppressed[pair] = suppressed.get(pair, 0) + 1
-    meta = {**base, "trust.suppressed": suppressed, "trust.models": upstream_models(p.name)}
+    meta = {**base, "trust.suppressed": suppressed, "trust.protection": protection,
+            "trust.models": upstream_models(p.name)}
     result = replace_months(str(paths.published_product(p.name)), data, product=p.name,
                             month_column=p.month_column, grain=p.grain, months=months, run_id=run_id,
                             metadata=meta, description=describe(p.name, data.column_names))
+    touched = json.loads(protection) if isinstance(protection, str) else dict(protection)
+    perturbed = (f", {touched['count_cells_perturbed']:,} of {touched['count_cells_published']:,} counts "
+                 f"perturbed by {touched['count_method']}" if "count_cells_perturbed" in touched else "")
     log(f"published {p.name} v{result.version} ({result.rows} rows, {sum(suppressed.values())} cells "
-        f"suppressed){'' if result.committed else ' [already committed by this run]'}")
+        f"suppressed{perturbed}){'' if result.committed else ' [already committed by this run]'}")
     columns = tuple((f.name, str(f.type)) for f in data.schema)
     return PublishResult(result.version, result.committed, result.rows, result.content_hash, columns)
 

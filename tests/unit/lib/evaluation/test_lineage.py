@@ -93,6 +93,35 @@ def test_output_carries_version_statistics_lineage_and_disclosure(emitter: Linea
     assert disclosure["suppressedCells"] == 17 and disclosure["policyVersion"] == "2026-01"
 
 
+PROTECTION = {"count_method": "keyed_rounding", "count_cells_published": 300, "count_cells_perturbed": 240,
+              "count_abs_perturbation": 480.0, "pay_cells_published": 50, "pay_cells_rounded": 49,
+              "columns": {"claimants": {"kind": "count", "published": 300, "perturbed": 240,
+                                        "abs_perturbation": 480.0}},
+              "suppressed_by_rule": {"threshold": 12, "secondary": 5}, "cross_release_withheld": 0}
+
+
+def test_disclosure_facet_counts_cells_per_rule_including_keyed_rounding(emitter: LineageEmitter) -> None:
+    step = emitter.run_started(f"publish.{PRODUCT}", parent_run_id=DAGSTER_RUN)
+    suppressed = {"claimants:threshold": 12, "claimants:secondary": 5, "claimants:cross_release": 3}
+    complete = emitter.run_completed(step, outputs=[_output(suppressed=suppressed, protection=PROTECTION)])
+    validate_event(complete)
+    facet = complete["outputs"][0]["facets"][DISCLOSURE_FACET]
+    assert facet["suppressedCells"] == 20 and facet["perturbedCells"] == 240 and facet["crossReleaseWithheld"] == 3
+    rules = {(r["rule"], r["action"]): r["cells"] for r in facet["protections"]}
+    assert rules == {("cross_release", "suppressed"): 3, ("secondary", "suppressed"): 5,
+                     ("threshold", "suppressed"): 12, ("keyed_rounding", "perturbed"): 240,
+                     ("pay_rounding", "perturbed"): 49}
+    assert facet["perturbations"] == [{"column": "claimants", "method": "keyed_rounding", "publishedCells": 300,
+                                       "perturbedCells": 240, "meanAbsolutePerturbation": 1.6}]
+    broken = copy.deepcopy(complete)
+    broken["outputs"][0]["facets"][DISCLOSURE_FACET]["perturbedCells"] = -1
+    with pytest.raises(LineageValidationError, match="less than the minimum"):
+        validate_event(broken)
+    # an output without a recorded protection (older commits) keeps the facet as it was
+    _, plain = _completed(emitter)
+    assert "perturbedCells" not in plain["outputs"][0]["facets"][DISCLOSURE_FACET]
+
+
 def test_fail_event_carries_error_message(emitter: LineageEmitter) -> None:
     step = emitter.run_started("publish.sector_region_monthly", parent_run_id="not-a-uuid-run")
     try:

@@ -55,7 +55,11 @@ def build_fake_trust(root: Path, *, products: tuple[str, ...] | None = None) -> 
                 "trust.sources": json.dumps(source_versions),
                 "trust.source_commit_times": json.dumps(source_times),
                 "trust.checks": json.dumps(checks),
-                "trust.suppressed": json.dumps({"value:threshold": 3 + v + p_index, "value:secondary": 2}),
+                "trust.suppressed": json.dumps({"value:threshold": 3 + v + p_index, "value:secondary": 2,
+                                                "value:cross_release": v}),
+                "trust.protection": json.dumps({"count_method": "keyed_rounding", "count_cells_published": rows,
+                                                "count_cells_perturbed": rows - 1, "count_abs_perturbation": 2.0 * rows,
+                                                "pay_cells_published": 0, "pay_cells_rounded": 0}),
                 "trust.policy_version": "2026-01",
                 "trust.content_hash": hashlib.sha256(str(rows).encode()).hexdigest(),
                 "trust.models": json.dumps([*MODELS[:3], name]),
@@ -99,7 +103,8 @@ def test_history_reads_the_metadata_contract(fake_trust: TrustPaths) -> None:
     assert first.rows == 10 and second.rows == 20  # from the Delta log's file statistics
     assert second.checks_failed == 1 and second.checks_passed == 1 and second.checks_warned == 0
 
-    assert first.suppressed_cells == 3 + 2
+    assert first.suppressed_cells == 3 + 2 and second.suppressed_cells == 4 + 2 + 1
+    assert first.perturbed_cells == 9 and second.cross_release_withheld == 1
     assert set(first.sources) == {t.key for t in SOURCE_TABLES}
     newest = max(first.source_commit_times.values())
     assert first.latency_ms == first.published_ms - newest and first.latency_ms >= 0
@@ -138,6 +143,9 @@ def test_report_has_every_product_version_and_figure(fake_trust: TrustPaths) -> 
     assert "&lt;script&gt;evil&lt;/script&gt;" in page and "<script>evil" not in page  # escaped
     assert "&lt;&amp;&gt;" in page  # check descriptions are escaped too
     assert "disclosure check failed: dominance" in page  # FAIL event surfaced
+    # cells protected by each rule, the cross-release rule and keyed rounding's perturbed counts included
+    assert "suppressed, cross_release: 1" in page and "perturbed, keyed_rounding: 19 of 20 published counts" in page
+    assert "mean |Δ| 2.00" in page
     # self-contained: no external resources of any kind
     assert not re.search(r'(src|href)="(https?:)?//', page)
     assert "@import" not in page and "url(" not in page

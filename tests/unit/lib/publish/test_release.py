@@ -52,6 +52,11 @@ def test_source_reads_name_each_pinned_version(pins):
     assert read.key == "dwp/uc_claims" and read.version == 6 and read.files_read == 7
 
 
+#: what the audit records of the cells each protection touched (lib/audit/disclosure/perturbation.py)
+PROTECTION = {"count_method": "keyed_rounding", "count_cells_published": 2, "count_cells_perturbed": 1,
+              "count_abs_perturbation": 3.0}
+
+
 def write_candidate(paths: TrustPaths, product: Product, run_id: str, suppression: list[str | None]) -> None:
     """A candidate with one row per ``suppression`` cell in January 2025 (the grain's other columns made unique)."""
     n = len(suppression)
@@ -60,7 +65,7 @@ def write_candidate(paths: TrustPaths, product: Product, run_id: str, suppressio
     columns["suppression"] = pa.array(suppression, pa.string())
     replace_months(str(paths.candidate(product.name)), pa.table(columns), product=product.name,
                    month_column=product.month_column, grain=product.grain, months=["2025-01"], run_id=run_id,
-                   metadata={"trust.policy_version": "2026.1"})
+                   metadata={"trust.policy_version": "2026.1", "trust.protection": PROTECTION})
     write_candidate_entries(paths, empty_ledger(), run_id, ledger_version(str(paths.disclosure_ledger)))
 
 
@@ -74,6 +79,7 @@ def test_publish_release_commits_each_audited_candidate_once_with_its_suppressio
     assert all(r.committed and r.version == 0 and r.rows == 3 for r in results.values())
     entry = DeltaTable(str(paths.published_product(PRODUCTS[0].name))).history(limit=1)[0]
     assert json.loads(entry["trust.suppressed"]) == {"a:threshold": 2, "b:secondary": 1}
+    assert json.loads(entry["trust.protection"]) == PROTECTION  # the audit's counts reach the published commit
     assert json.loads(entry["trust.checks"]) == checks[PRODUCTS[0].name]
     assert entry["trust.policy_version"] == "2026.1" and entry["trust.run_id"] == "this-run"
     assert json.loads(entry["trust.sources"]) == {"dwp/uc_claims": 6}

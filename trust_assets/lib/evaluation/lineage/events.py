@@ -130,7 +130,7 @@ def _product_output(paths: TrustPaths, out: PublishedOutput, resolve: Mapping[st
     if out.column_lineage:
         facets["columnLineage"] = column_lineage_facet(out.column_lineage, resolve)
     if out.policy_version is not None:
-        facets[DISCLOSURE_FACET] = disclosure_facet(out.policy_version, out.suppressed)
+        facets[DISCLOSURE_FACET] = disclosure_facet(out.policy_version, out.suppressed, out.protection)
     output_facets: dict[str, Any] = {}
     if out.row_count is not None or out.size_bytes is not None:
         output_facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(

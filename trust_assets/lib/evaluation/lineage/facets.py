@@ -72,6 +72,8 @@ class PublishedOutput:
     policy_version: str | None = None
     suppressed: Mapping[str, int] = field(default_factory=dict)
     """``"<column>:<reason>" -> count``, the same shape as the ``trust.suppressed`` commit metadata."""
+    protection: Mapping[str, Any] = field(default_factory=dict)
+    """Cells each protection touched (``trust.protection`` commit metadata, ``perturbation.product_protection``)."""
     location: str | None = None
     description: str | None = None
     column_descriptions: Mapping[str, str] = field(default_factory=dict)
@@ -125,6 +127,10 @@ def _disclosure_facet_class() -> type:
         policyVersion: str  # camelCase: OpenLineage field naming
         suppressedCells: int
         suppressions: list[dict[str, Any]] = attr.field(factory=list)
+        perturbedCells: int | None = None
+        crossReleaseWithheld: int | None = None
+        protections: list[dict[str, Any]] | None = None
+        perturbations: list[dict[str, Any]] | None = None
 
         @staticmethod
         def _get_schema() -> str:
@@ -133,8 +139,35 @@ def _disclosure_facet_class() -> type:
     return DisclosureControlDatasetFacet
 
 
-def disclosure_facet(policy_version: str, suppressed: Mapping[str, int]) -> Any:
-    """The ``trust_disclosureControl`` facet from ``{"<column>:<reason>": count}``."""
+def _protection_fields(protection: Mapping[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The facet's per-rule and perturbation fields from a ``trust.protection`` summary (empty without one)."""
+    if "count_cells_perturbed" not in protection:
+        return {}
+    method = str(protection.get("count_method", "keyed_rounding"))
+    by_rule: dict[str, int] = {}
+    for r in rows:
+        by_rule[r["reason"]] = by_rule.get(r["reason"], 0) + r["count"]
+    rules = [{"rule": k, "action": "suppressed", "cells": v} for k, v in sorted(by_rule.items())]
+    rules.append({"rule": method, "action": "perturbed", "cells": int(protection["count_cells_perturbed"])})
+    if protection.get("pay_cells_published"):
+        rules.append({"rule": "pay_rounding", "action": "perturbed", "cells": int(protection["pay_cells_rounded"])})
+    columns = []
+    for column, c in sorted(dict(protection.get("columns", {})).items()):
+        published = int(c["published"])
+        columns.append({"column": column, "method": method if c["kind"] == "count" else "pay_rounding",
+                        "publishedCells": published, "perturbedCells": int(c["perturbed"]),
+                        "meanAbsolutePerturbation": round(float(c["abs_perturbation"]) / published, 4)
+                        if published else 0.0})
+    return {"perturbedCells": int(protection["count_cells_perturbed"]),
+            "crossReleaseWithheld": int(by_rule.get("cross_release", 0)),
+            "protections": rules, "perturbations": columns}
+
+
+def disclosure_facet(policy_version: str, suppressed: Mapping[str, int],
+                     protection: Mapping[str, Any] | None = None) -> Any:
+    """The ``trust_disclosureControl`` facet from ``{"<column>:<reason>": count}`` and, when the audit recorded it,
+    the cells each rule protected (``perturbation.product_protection``: keyed rounding's perturbed counts, the
+    cross-release rule's withheld cells)."""
     rows = []
     for key, count in sorted(suppressed.items()):
         column, sep, reason = key.partition(":")
@@ -148,6 +181,7 @@ def disclosure_facet(policy_version: str, suppressed: Mapping[str, int]) -> Any:
         suppressedCells=sum(r["count"] for r in rows),
         suppressions=rows,
         producer=PRODUCER,
+        **_protection_fields(protection or {}, rows),
     )
 
 

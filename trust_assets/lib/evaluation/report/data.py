@@ -55,6 +55,8 @@ class ProductVersion:
     source_commit_times: Mapping[str, int] = field(default_factory=dict)
     checks: tuple[Mapping[str, Any], ...] = ()
     suppressed: Mapping[str, int] = field(default_factory=dict)
+    #: cells each protection touched (``trust.protection``: lib/audit/disclosure/perturbation.py); {} before it
+    protection: Mapping[str, Any] = field(default_factory=dict)
     policy_version: str | None = None
     content_hash: str | None = None
     models: tuple[str, ...] = ()
@@ -94,6 +96,17 @@ class ProductVersion:
     @property
     def suppressed_cells(self) -> int:
         return sum(int(v) for v in self.suppressed.values())
+
+    @property
+    def perturbed_cells(self) -> int | None:
+        """Published counts that differ from their true value (keyed rounding); None when not recorded."""
+        value = self.protection.get("count_cells_perturbed")
+        return None if value is None else int(value)
+
+    @property
+    def cross_release_withheld(self) -> int:
+        """Cells the cross-release (differencing) rule withheld."""
+        return sum(int(v) for k, v in self.suppressed.items() if k.endswith(":cross_release"))
 
 
 def version_stats(path: Path, version: int) -> tuple[int | None, int | None]:
@@ -155,6 +168,7 @@ def product_history(paths: TrustPaths, name: str, *, with_stats: bool = True) ->
             source_commit_times={k: int(v) for k, v in json_meta(commit, "trust.source_commit_times", {}).items()},
             checks=tuple(json_meta(commit, "trust.checks", [])),
             suppressed={k: int(v) for k, v in json_meta(commit, "trust.suppressed", {}).items()},
+            protection=dict(json_meta(commit, "trust.protection", {})),
             policy_version=commit.get("trust.policy_version"),
             content_hash=commit.get("trust.content_hash"),
             models=tuple(json_meta(commit, "trust.models", [])),

@@ -32,6 +32,8 @@ from trust_assets.lib.evaluation.report.data import (
     read_access_audit,
     reads_of,
 )
+from trust_assets.lib.evaluation.report.protection import HEADER as PROTECTION_HEADER
+from trust_assets.lib.evaluation.report.protection import protection_cell
 from trust_assets.lib.evaluation.report.retractions import retractions_section
 from trust_assets.lib.months import contiguous_blocks
 from trust_assets.lib.paths import TrustPaths
@@ -105,14 +107,6 @@ def _tags(version: ProductVersion) -> str:
     return f'<details><summary>{summary}</summary><ul class="tight">{"".join(rows)}</ul></details>'
 
 
-def _suppressed(version: ProductVersion) -> str:
-    if not version.suppressed:
-        return "0"
-    items = "".join(f"<li>{esc(k)}: {v:,}</li>" for k, v in sorted(version.suppressed.items()))
-    return (f"<details><summary>{version.suppressed_cells:,}</summary><ul class=\"tight\">{items}</ul>"
-            f"</details>")
-
-
 def _reads(reads: Sequence[RecipientReads]) -> str:
     if not reads:
         return '<span class="muted">no reads</span>'
@@ -154,7 +148,7 @@ def _version_row(name: str, v: ProductVersion, fresh: bool, audit: Sequence[Mapp
             f"<td>{esc(_months(v.months))}</td>"
             f'<td><ul class="sources">{sources}</ul></td>'
             f"<td>{_tags(v)}</td>"
-            f'<td class="num">{_suppressed(v)}</td>'
+            f'<td class="num">{protection_cell(v)}</td>'
             f'<td class="num">{"–" if v.rows is None else f"{v.rows:,}"}</td>'
             f'<td class="num">{latency}</td>'
             f"<td>{_reads(reads_of(audit, name, v.version))}</td>"
@@ -181,7 +175,7 @@ def _product_section(name: str, versions: Sequence[ProductVersion], audit: Seque
                     f"<code>trust lineage {esc(name)} --version N</code> shows any one of them.</td></tr>")
     return (head + "<table class=\"versions\">" + VERSION_COLGROUP
             + "<thead><tr><th class=\"num\">version</th><th>published</th><th>months</th>"
-            "<th>sources (Delta version)</th><th>checks</th><th class=\"num\">cells suppressed</th>"
+            "<th>sources (Delta version)</th><th>checks</th>" + PROTECTION_HEADER +
             "<th class=\"num\">rows</th><th class=\"num\">latency (new source data)</th>"
             "<th>queries by recipient</th>"
             "<th>bytes read in place / batch copy</th></tr></thead><tbody>"
@@ -320,7 +314,8 @@ def build_report(paths: TrustPaths, *, generated: datetime | None = None) -> str
         ("checks passed (others warned)", f"{checks_passed:,} / {checks_total:,}",
          "bad" if checks_blocking_failed else ("good" if checks_total else "")),
         ("runs failed or blocked", f"{len(failures):,}", "bad" if failures else "good"),
-        ("cells suppressed", f"{sum(v.suppressed_cells for v in every):,}", ""),
+        ("cells suppressed (cross-release)", f"{sum(v.suppressed_cells for v in every):,} "
+         f"({sum(v.cross_release_withheld for v in every):,})", ""),
         ("median latency of new source data", human_duration(int(statistics.median(latencies))) if latencies
          else "–", ""),
         ("read in place vs batch copy",
