@@ -14,6 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from trust_assets.defs.partitions import monthly_partitions, months_in_window
 from trust_assets.defs.resources import SourcePins, TransformEngine, TrustStorage
 from trust_assets.defs.sources.assets import PINNED_SOURCES
+from trust_assets.defs.transform.metadata import enrich_held, held_back, load_hops, with_lineage
 from trust_assets.lib.transform.dbt_args import dbt_build_args
 from trust_assets.lib.transform.engine import Engine
 
@@ -45,6 +46,14 @@ class TrustDbtTranslator(DagsterDbtTranslator):
             # Staging reads only what the run pinned and checked.
             spec = spec.merge_attributes(deps=[PINNED_SOURCES])
         return spec
+
+
+def _run_manifest(invocation: Any) -> dict[str, Any]:
+    """The manifest dbt wrote for this build (it names each stored-failures table); else the parsed one."""
+    try:
+        return invocation.get_artifact("manifest.json")
+    except (OSError, ValueError):
+        return dict(invocation.manifest)
 
 
 def _run_results(invocation: Any) -> dict[str, Any] | None:
@@ -90,16 +99,16 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
             "(or `python -m trust_assets.lib.transform.dbt_prepare`) to prepare it"
         )
 
+    translator = TrustDbtTranslator(settings=DagsterDbtTranslatorSettings(
+        enable_asset_checks=True, enable_duplicate_source_asset_keys=True, enable_code_references=True))
+
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
         name="dbt_models",
         partitions_def=monthly_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        dagster_dbt_translator=TrustDbtTranslator(
-            settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_duplicate_source_asset_keys=True,
-                                         enable_code_references=True)
-        ),
+        dagster_dbt_translator=translator,
         pool="duckdb_warehouse",
     )
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, source_pins: SourcePins,
@@ -128,19 +137,28 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                    datasets=dbt_stage_inputs(emitter.paths, graph, locations)) as step:
             invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
             failed: list[str] = []
+            held: list[Any] = []  # failed checks and warehouse tables' outputs, enriched once dbt exits
+            hops = load_hops()
             try:
                 for event in invocation.stream():
                     if isinstance(event, dg.AssetCheckResult) and not event.passed and (
                             event.severity == dg.AssetCheckSeverity.ERROR):
                         failed.append(f"{event.asset_key.to_user_string() if event.asset_key else ''}:"
                                       f"{event.check_name}")
-                    yield event
+                    event = with_lineage(event, hops, invocation.manifest, translator.get_asset_key)
+                    # Outputs must stay in topological order: once one is held, every later event is held too.
+                    if any(isinstance(e, dg.Output) for e in held) or held_back(event, invocation.manifest):
+                        held.append(event)
+                    else:
+                        yield event
             finally:  # one job per model dbt ran, failed or not; the dbt step's FAIL names what failed
                 _clean_scratch(trust, chosen)
                 results = _run_results(invocation)
                 if graph is not None and results:
                     failures = emit_model_events(emitter, graph, results, step.step, locations)
                     step.failure = "dbt build failed: " + " | ".join(failures) if failures else None
+            yield from enrich_held(held, None if chosen.is_spark else trust.paths().warehouse,
+                                   _run_manifest(invocation), months)
             if not invocation.is_successful():
                 raise dg.Failure(description=dbt_failure_cause(failed, invocation.get_error()),
                                  metadata={"dbt command (start)": str(invocation.dbt_command)[:200] + " …"})
