@@ -168,10 +168,10 @@ def _run_block(paths: TrustPaths, instance: DagsterInstance, block: list[str], v
                     run_id=run_id, tags=run_tags, raise_on_error=False)
     except KeyboardInterrupt:
         raise RunStopped(_stopped_message(instance, block)) from None
-    message = "succeeded" if result.success else failure_message(instance, result.run_id)
-    if not result.success and (_SIGNALLED.is_set() or "DagsterExecutionInterruptedError" in message):
+    if not result.success and (_SIGNALLED.is_set() or was_interrupted(instance, result.run_id)):
         # Dagster turned the signal into a failed step and returned: still a stop, not a failure.
         raise RunStopped(_stopped_message(instance, block))
+    message = "succeeded" if result.success else failure_message(instance, result.run_id)
     echo(f"[run] {block[0]}..{block[-1]}: run {result.run_id} {message}")
     if quiet:
         for line in summary_lines(progress.summary, now() - began):
@@ -192,6 +192,45 @@ def _dbt_model_count() -> int:
         return 0
     nodes = json.loads(manifest.read_text()).get("nodes", {}).values()
     return sum(1 for n in nodes if n.get("resource_type") in ("model", "seed"))
+
+
+#: Exception classes Dagster records on a step (or run) that a signal stopped: SIGINT/SIGTERM arrive as a
+#: KeyboardInterrupt, or as Dagster's own DagsterExecutionInterruptedError where it captures interrupts.
+INTERRUPT_ERRORS = frozenset({"DagsterExecutionInterruptedError", "KeyboardInterrupt"})
+
+
+def _error_classes(error: Any, depth: int = 0) -> Iterator[str]:
+    """Class names of a SerializableErrorInfo and of everything it was raised from or during (cause, context)."""
+    if error is None or depth > 20:
+        return
+    if error.cls_name:
+        yield error.cls_name
+    yield from _error_classes(error.cause, depth + 1)
+    yield from _error_classes(error.context, depth + 1)
+
+
+def was_interrupted(instance: DagsterInstance, run_id: str) -> bool:
+    """Whether a failed run was stopped by a signal, from its failure events' structure, not their text: a step
+    failure whose error source is Dagster's INTERRUPT, or a step or run failure whose error (or its cause or
+    context) is one of ``INTERRUPT_ERRORS``."""
+    from dagster import DagsterEventType
+    from dagster._core.execution.plan.objects import ErrorSource
+
+    kinds = {DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE}
+    for record in instance.all_logs(run_id, of_type=kinds):
+        event = record.dagster_event
+        if event is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_FAILURE:
+            data = event.step_failure_data
+            if data.error_source == ErrorSource.INTERRUPT:
+                return True
+            error = data.error
+        else:
+            error = event.job_failure_data.error if event.job_failure_data else None
+        if not INTERRUPT_ERRORS.isdisjoint(_error_classes(error)):
+            return True
+    return False
 
 
 def failure_message(instance: DagsterInstance, run_id: str) -> str:
