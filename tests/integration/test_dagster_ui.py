@@ -30,6 +30,7 @@ from deltalake import DeltaTable
 from trust_assets.lib.paths import PROJECT_ROOT, TrustPaths
 from trust_assets.lib.registry.products import PRODUCTS
 from trust_assets.lib.registry.sources import SOURCE_TABLES
+from trust_assets.lib.run_lock import holder, home_lock
 
 pytestmark = pytest.mark.integration
 
@@ -174,7 +175,7 @@ def _launch_month(server: Webserver, repository: str, month: str) -> str:
     params = {
         "selector": {"repositoryLocationName": LOCATION, "repositoryName": repository, "jobName": JOB},
         "runConfigData": {},
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": f"{month}-01"},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": month},
                                        {"key": "trust/trigger", "value": "integration-test"}]},
     }
     launched = server.graphql(LAUNCH_RUN, {"executionParams": params})["launchRun"]
@@ -193,6 +194,28 @@ def _wait_for_run(server: Webserver, run_id: str) -> str:
             hint = " (QUEUED: the instance's run coordinator waits for a daemon)" if run["status"] == "QUEUED" else ""
             pytest.fail(f"run {run_id} still {run['status']}{hint} after {RUN_TIMEOUT_S} s:\n{server.log_tail()}")
         time.sleep(2)
+
+
+def _run_messages(paths: TrustPaths, run_id: str) -> list[str]:
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(paths.dagster_home)) as instance:
+        return [record.user_message or "" for record in instance.all_logs(run_id)]
+
+
+def _step_starts(paths: TrustPaths, run_id: str) -> int:
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.from_config(str(paths.dagster_home)) as instance:
+        return len(instance.all_logs(run_id, of_type=DagsterEventType.STEP_START))
+
+
+def _wait_for_log(server: Webserver, run_id: str, text: str) -> None:
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while not any(text in m for m in _run_messages(server.paths, run_id)):
+        if time.monotonic() > deadline:
+            pytest.fail(f"run {run_id} never logged {text!r}:\n{server.log_tail()}")
+        time.sleep(1)
 
 
 def _failure(paths: TrustPaths, run_id: str) -> str:
@@ -233,12 +256,18 @@ def test_ui_lists_the_trust_graph_and_publishes_a_month_it_launched(webserver, t
         assert "delta" in nodes[published]["kinds"]
 
     month = tiny_months[0]
+    # A UI run and a `trust run` coordinate through the home's run lock (lib/run_lock.py): while another run holds
+    # it (here this test, as `trust run` would), the UI's run waits before its first step and says for whom.
+    with home_lock(webserver.paths, "trust run (held by the test)"):
+        run_id = _launch_month(webserver, repository["name"], month)
+        _wait_for_log(webserver, run_id, "another run is using")
+        assert _step_starts(webserver.paths, run_id) == 0, "the UI run started a step while the lock was held"
     started = time.monotonic()
-    run_id = _launch_month(webserver, repository["name"], month)
     status = _wait_for_run(webserver, run_id)
     elapsed = time.monotonic() - started
     assert status == "SUCCESS", _failure(webserver.paths, run_id)
-    print(f"UI-launched run of {month} took {elapsed:.0f} s")
+    assert holder(webserver.paths).startswith(f"Dagster run {run_id}"), holder(webserver.paths)
+    print(f"UI-launched run of {month} took {elapsed:.0f} s after the lock was released")
 
     for product in PRODUCTS:
         table = DeltaTable(str(webserver.paths.published_product(product.name)))
@@ -289,7 +318,7 @@ def test_ui_offers_no_single_check_or_partial_stage_that_cannot_work(webserver):
         params = {"selector": {"repositoryLocationName": LOCATION, "repositoryName": repository, "jobName": JOB,
                                "assetSelection": [{"path": key}], "assetCheckSelection": []},
                   "runConfigData": {},
-                  "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "2025-01-01"}]}}
+                  "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "2025-01"}]}}
         launched = webserver.graphql(LAUNCH_SUBSET, {"executionParams": params})["launchRun"]
         assert launched["__typename"] != "LaunchRunSuccess", f"{key}: a partial stage was launched: {launched}"
         assert "subset" in launched["message"].lower(), launched

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -73,6 +75,19 @@ class SourcePins(dg.ConfigurableResource):
         if self._paths is None:
             self._paths = resolve_storage()
         return self._paths
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[SourcePins]:
+        """Hold the home's run lock (lib/run_lock.py) for the whole run: every stage uses this resource and the
+        in-process executor starts it once, before the first step, so a run launched from the UI, a sensor or a
+        schedule and a ``trust run`` never build or publish at the same time (``trust run``'s own Dagster run
+        finds its command already holding the lock)."""
+        from trust_assets.lib.run_lock import home_lock
+
+        run_id = context.dagster_run.run_id if context.dagster_run is not None else "outside a run"
+        log = context.log.info if context.log is not None else print
+        with home_lock(self.paths(), f"Dagster run {run_id}", on_wait=log):
+            yield self
 
     def pins(self) -> dict[str, SourcePin]:
         """Every source, pinned on first use and then the same for the rest of the run."""

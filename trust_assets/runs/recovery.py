@@ -104,7 +104,7 @@ def fail_dead_runs(instance: DagsterInstance, echo: Echo) -> list[str]:
             live.append(run.run_id)
             who = identity or "no recorded process (launched from the UI?)"
             echo(f"[recover] run {run.run_id} is {run.status.value} and may still be running ({who}); "
-                 f"a new run waits for the {POOL} pool slot it holds")
+                 "it waits for the run lock this run holds (or runs on another host)")
     return live
 
 
