@@ -43,8 +43,14 @@ def test_mart_materializations_carry_row_counts_and_column_lineage(published_hom
 
     instance = prepare_instance(published_home)
     run_id = _only_run(instance)
-    by_key = {e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata
-              for e in _events(instance, run_id, dg.DagsterEventType.ASSET_MATERIALIZATION)}
+    materializations = [e.step_materialization_data.materialization
+                        for e in _events(instance, run_id, dg.DagsterEventType.ASSET_MATERIALIZATION)]
+    by_key = {m.asset_key.to_user_string(): m.metadata for m in materializations}
+    partitions = {m.asset_key.to_user_string(): m.partition for m in materializations}
+    # reference seeds are static: one unpartitioned materialization each, beside the month's partitioned models
+    assert {k: p for k, p in partitions.items() if p is None} == {
+        f"warehouse/{seed}": None for seed in ("uk_local_authorities", "sic2007_sections", "sector_subject_areas")}
+    assert partitions[MART] == "2025-01"
     for product in PRODUCTS:
         metadata = by_key[f"warehouse/{product.name}"]
         assert _value(metadata, "dagster/row_count") >= _value(metadata, "dagster/partition_row_count") > 0

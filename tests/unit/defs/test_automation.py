@@ -86,3 +86,19 @@ def test_run_failure_sensor_writes_an_alert_record_and_posts_the_webhook(tmp_pat
     assert record["steps"][0]["error"].startswith("ValueError: source dwp/uc_claims has no rows for 2025-03") or \
         record["steps"][0]["error"].startswith("source dwp/uc_claims has no rows for 2025-03")
     assert posted[0][0] == "https://alerts.example/hook" and posted[0][1]["alert"]["run_id"] == run.run_id
+
+
+def test_reference_seeds_are_unpartitioned_with_the_csv_checksum_as_code_version():
+    import json
+
+    from trust_assets.definitions import defs
+    from trust_assets.lib.paths import DBT_PROJECT_DIR
+
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    seeds = {n["name"]: n["checksum"]["checksum"] for n in manifest["nodes"].values() if n["resource_type"] == "seed"}
+    graph = defs().resolve_asset_graph()
+    for name, checksum in seeds.items():
+        node = graph.get(dg.AssetKey(["warehouse", name]))
+        assert node.group_name == "reference" and node.partitions_def is None, name
+        assert node.code_version == checksum, name
+    assert graph.get(dg.AssetKey(["warehouse", "stg_reference__local_authorities"])).partitions_def is not None

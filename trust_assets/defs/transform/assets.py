@@ -19,6 +19,7 @@ from trust_assets.lib.transform.dbt_args import dbt_build_args
 from trust_assets.lib.transform.engine import Engine
 
 LAYERS = ("staging", "intermediate", "marts")
+REFERENCE_GROUP = "reference"
 
 
 class TrustDbtTranslator(DagsterDbtTranslator):
@@ -31,7 +32,7 @@ class TrustDbtTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":  # ONS districts, SIC, sector subject areas
-            return "reference"
+            return REFERENCE_GROUP
         fqn = dbt_resource_props.get("fqn", [])
         layer = next((part for part in fqn if part in LAYERS), None)
         return layer or "transform"
@@ -194,4 +195,18 @@ def whole_build_only(assets: dg.AssetsDefinition) -> dg.AssetsDefinition:
     "Execute" that cannot work. ``dbt_assets`` has no ``can_subset`` parameter; its attributes are copied with
     ``can_subset=False`` (the same constructor ``with_attributes`` uses).
     """
-    return dg.AssetsDefinition.dagster_internal_init(**{**assets.get_attributes_dict(), "can_subset": False})
+    attributes = assets.get_attributes_dict()
+    return dg.AssetsDefinition.dagster_internal_init(**{
+        **attributes, "can_subset": False, "specs": [unpartitioned_reference(spec) for spec in attributes["specs"]]})
+
+
+def unpartitioned_reference(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """Reference seeds (ONS districts, SIC sections, sector subject areas) are static, not monthly: no partitions.
+
+    They stay in the one dbt build (the staging reference views and the conformance read them in the same
+    invocation; on Spark they live only in the run's scratch), so every monthly run rebuilds them and records one
+    unpartitioned materialization of each beside the month's partitioned ones (Dagster allows unpartitioned specs
+    in a partitioned, non-subsettable multi-asset). Their code version is the CSV's checksum (dagster-dbt's default),
+    so the UI shows a changed seed as a new code version.
+    """
+    return spec.replace_attributes(partitions_def=None) if spec.group_name == REFERENCE_GROUP else spec
