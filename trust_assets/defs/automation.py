@@ -28,6 +28,34 @@ def product_freshness_policy() -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.time_window(fail_window=fail, warn_window=warn)
 
 
+#: Declarative automation observes the department tables once a day (05:00 UTC), before the schedule's hour.
+OBSERVATION_CRON = "0 5 * * *"
+OBSERVATION_SENSOR = "department_observation"
+
+
+def department_observation_condition() -> dg.AutomationCondition:
+    """Observe a department table once per day: record its Delta version, read from the log alone.
+
+    The one AutomationCondition of the code location, and deliberately on the observable sources only. The
+    release (pin → dbt → audit → publish) is one unit keyed by its run id, so it is started as a job, by the
+    new-source-versions sensor or the schedule; conditions on the built assets would launch them asset by asset
+    (Dagster's on_cron and eager request each asset in its own run) and redo months the sensor already built.
+    An observation builds nothing: it keeps each table's data version current in the UI, so the assets that read
+    a table show "upstream data changed" when a department committed a new version, sensor on or off.
+    """
+    tick: Any = dg.AutomationCondition.cron_tick_passed(OBSERVATION_CRON)  # dagster's generics trip mypy here
+    return tick.since_last_handled()
+
+
+def department_observation_sensor(department_tables: dg.AssetsDefinition) -> dg.AutomationConditionSensorDefinition:
+    """Evaluates the observation condition; off by default, like the schedule."""
+    return dg.AutomationConditionSensorDefinition(
+        OBSERVATION_SENSOR, target=dg.AssetSelection.assets(department_tables),
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Observes every department table once a day (declarative automation: "
+        f"cron_tick_passed('{OBSERVATION_CRON}')); builds nothing.")
+
+
 def monthly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.UnresolvedPartitionedAssetScheduleDefinition:
     """Builds the month that just became due, on the day after the slowest department delivers (06:00 UTC)."""
     day = min(28, product_due_after_month_end().days + 1)

@@ -14,7 +14,7 @@ def build_definitions() -> dg.Definitions:
     from dagster_dbt import DbtCliResource
 
     from trust_assets.defs.audit.assets import release_candidates
-    from trust_assets.defs.automation import monthly_schedule, run_failure_alerts
+    from trust_assets.defs.automation import department_observation_sensor, monthly_schedule, run_failure_alerts
     from trust_assets.defs.jobs import MONTHLY_JOB, monthly_job, observe_job
     from trust_assets.defs.partitions import monthly_partitions
     from trust_assets.defs.publish.assets import published_products
@@ -31,7 +31,7 @@ def build_definitions() -> dg.Definitions:
         assets=dg.with_source_code_references([department_tables, *stage_assets]),
         jobs=[job, observe_job(department_tables)],
         schedules=[monthly_schedule(job)],
-        sensors=[build_sensor(MONTHLY_JOB), run_failure_alerts],
+        sensors=[build_sensor(MONTHLY_JOB), run_failure_alerts, department_observation_sensor(department_tables)],
         resources={
             "trust": TrustStorage(),
             "source_pins": SourcePins(),

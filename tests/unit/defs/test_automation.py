@@ -102,3 +102,30 @@ def test_reference_seeds_are_unpartitioned_with_the_csv_checksum_as_code_version
         assert node.group_name == "reference" and node.partitions_def is None, name
         assert node.code_version == checksum, name
     assert graph.get(dg.AssetKey(["warehouse", "stg_reference__local_authorities"])).partitions_def is not None
+
+
+def test_declarative_automation_only_observes_department_tables_once_a_day():
+    """The one AutomationCondition is on the observable sources: at the daily tick it requests their
+    observation and nothing that builds (the release is a job, started by the sensor or the schedule)."""
+    import datetime as dt
+
+    from trust_assets.definitions import defs
+    from trust_assets.defs.automation import OBSERVATION_SENSOR
+
+    definitions = defs()
+    graph = definitions.resolve_asset_graph()
+    with_condition = {k for k in graph.get_all_asset_keys() if graph.get(k).automation_condition is not None}
+    assert with_condition == {dg.AssetKey(t.key.split("/")) for t in SOURCE_TABLES}
+    sensor = definitions.get_repository_def().get_sensor_def(OBSERVATION_SENSOR)
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+
+    instance = dg.DagsterInstance.ephemeral()
+    before = dg.evaluate_automation_conditions(definitions, instance, evaluation_time=dt.datetime(
+        2026, 12, 2, 4, 30, tzinfo=dt.UTC))
+    assert before.total_requested == 0
+    after = dg.evaluate_automation_conditions(definitions, instance, cursor=before.cursor, evaluation_time=dt.datetime(
+        2026, 12, 2, 5, 30, tzinfo=dt.UTC))
+    assert after.total_requested == len(SOURCE_TABLES)
+    again = dg.evaluate_automation_conditions(definitions, instance, cursor=after.cursor, evaluation_time=dt.datetime(
+        2026, 12, 2, 6, 30, tzinfo=dt.UTC))
+    assert again.total_requested == 0  # once per tick, not on every evaluation

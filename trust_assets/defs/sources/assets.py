@@ -7,6 +7,7 @@ run, pins one version of each and checks its structure before any model reads it
 
 import dagster as dg
 
+from trust_assets.defs.automation import department_observation_condition
 from trust_assets.defs.partitions import monthly_partitions, months_in_window
 from trust_assets.defs.resources import SourcePins, TrustStorage
 from trust_assets.lib.registry.sources import DEPARTMENTS, SOURCE_TABLES, SourceTable
@@ -34,6 +35,7 @@ def source_spec(table: SourceTable) -> dg.AssetSpec:
         owners=[table.owner],
         kinds={"delta", table.dept},
         metadata={"dagster/column_schema": column_schema(table), "trust/source_key": table.key},
+        automation_condition=department_observation_condition(),
     )
 
 
