@@ -181,7 +181,7 @@ def test_an_unknown_reader_feature_is_refused_naming_table_version_and_feature(t
 def test_a_run_over_a_table_with_an_unknown_feature_is_refused_and_publishes_nothing(tiny_home):
     from _corpus import run
 
-    log = tiny_home.source_table("dwp", "uc_claims") / "_delta_log"
+    log = Path(tiny_home.source_table("dwp", "uc_claims")) / "_delta_log"
     head = max(int(p.name[:20]) for p in log.glob("*.json"))
     commit = {"protocol": {"minReaderVersion": 3, "minWriterVersion": 7, "readerFeatures": ["fancyNewThing"],
                            "writerFeatures": ["fancyNewThing"]}}
@@ -191,7 +191,7 @@ def test_a_run_over_a_table_with_an_unknown_feature_is_refused_and_publishes_not
     assert not result.success
     assert "fancyNewThing" in result.message and f"version {head + 1}" in result.message, result.message
     assert "uc_claims" in result.message
-    published = tiny_home.published
+    published = Path(tiny_home.published)
     assert not published.exists() or not any(p.name != "_releases" for p in published.iterdir())
 
 

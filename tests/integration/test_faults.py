@@ -164,17 +164,17 @@ def test_maintenance_clean_removes_files_of_failed_writes_and_keeps_every_versio
 
     paths = published_home
     product = PRODUCTS[0]
-    uri = paths.published_product(product.name)
+    uri = Path(paths.published_product(product.name))
     # a second publication of the month, so version 0's files are only referenced by the history
     republished = read_months(str(uri), product.month_column, ["2025-01"])
     replace_months(str(uri), republished, product=product.name, month_column=product.month_column,
                    grain=product.grain, months=["2025-01"], run_id="republish", metadata={})
-    tables = [p for folder in (paths.published, paths.candidates) for p in sorted(folder.iterdir())]
+    tables = [p for folder in (paths.published, paths.candidates) for p in sorted(Path(folder).iterdir())]
     versions = {(t, v): fingerprint_any(t, v) for t in tables for v in range(DeltaTable(str(t)).version() + 1)}
     a_file = next(uri.rglob("*.parquet"))
     old = time.time() - 3 * 86400
     strays = [a_file.parent / "part-00000-killed-write-c000.snappy.parquet", uri / "part-00000-orphan.snappy.parquet",
-              paths.candidate(product.name) / "part-00000-orphan.snappy.parquet"]
+              Path(paths.candidate(product.name)) / "part-00000-orphan.snappy.parquet"]
     for stray in strays:
         stray.write_bytes(a_file.read_bytes())
         os.utime(stray, (old, old))
@@ -199,7 +199,7 @@ def test_maintenance_clean_adds_no_version_to_a_published_product(published_home
     from trust_assets.cli import main
     from trust_assets.lib.registry.products import PRODUCTS
 
-    uri = published_home.published_product(PRODUCTS[0].name)
+    uri = Path(published_home.published_product(PRODUCTS[0].name))
     version = DeltaTable(str(uri)).version()
     stray = next(uri.rglob("*.parquet")).with_name("part-00000-killed-write-c000.snappy.parquet")
     stray.write_bytes(b"PAR1 half a file")
@@ -321,14 +321,15 @@ def test_two_publishers_replacing_different_months_at_once_both_commit(tmp_path)
 def test_pipeline_publishes_without_writing_to_the_departments(published_home):
     """chmod does not stop root, so the proof is that nothing under departments/ changed: names, sizes, mtimes."""
     root = published_home.root
-    set_writable(published_home.departments, False)
+    departments = Path(published_home.departments)
+    set_writable(departments, False)
     try:
-        before = tree_listing(published_home.departments)
+        before = tree_listing(departments)
         versions = {name: s.version for name, s in published_state(root).items()}
         result = run(["2025-02"])
-        after = tree_listing(published_home.departments)
+        after = tree_listing(departments)
     finally:
-        set_writable(published_home.departments, True)
+        set_writable(departments, True)
 
     assert result.success, result.message[:3000]
     assert {name: s.version for name, s in published_state(root).items()} == {n: v + 1 for n, v in versions.items()}

@@ -3,6 +3,8 @@ instance are 0600 files in 0700 folders (issue 12: the warehouse and access log 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from trust_assets.lib.paths import TrustPaths
@@ -11,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_run_leaves_every_trust_file_private(published_home: TrustPaths) -> None:
-    assert published_home.warehouse.exists() and any(published_home.candidates.iterdir())
+    assert published_home.warehouse.exists() and any(Path(published_home.candidates).iterdir())
     loose = []
     for top in (published_home.trust, published_home.dagster_home):
         for path in [top, *top.rglob("*")]:

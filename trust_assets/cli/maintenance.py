@@ -3,6 +3,8 @@ policies/retention.yaml)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from trust_assets.lib.paths import TrustPaths
@@ -49,8 +51,10 @@ def status() -> None:
     from trust_assets.lib.publish.maintenance import folder_bytes, reclaim
 
     paths = TrustPaths.from_env()
-    for label, folder in (("published", paths.published), ("candidates", paths.candidates),
-                          ("data docs", paths.data_docs), ("dbt runs", paths.dbt_runs),
+    for label, root in (("published", paths.published), ("candidates", paths.candidates)):
+        local = Path(root) if "://" not in root else None  # object storage: the store reports its own usage
+        click.echo(f"{label:<11} {_human(folder_bytes(local)) if local and local.exists() else '-':>10}  {root}")
+    for label, folder in (("data docs", paths.data_docs), ("dbt runs", paths.dbt_runs),
                           ("lineage", paths.lineage), ("warehouse", paths.warehouse),
                           ("dagster", paths.dagster_home)):
         click.echo(f"{label:<11} {_human(folder_bytes(folder)) if folder.exists() else '-':>10}  {folder}")

@@ -1,4 +1,5 @@
-"""``trust synth``: generate the four synthetic departments' Delta tables under TRUST_HOME."""
+"""``trust synth``: generate the four synthetic departments' Delta tables under TRUST_DEPARTMENTS_URI (default
+TRUST_HOME/departments: a local folder or object storage)."""
 
 from __future__ import annotations
 
@@ -30,11 +31,12 @@ def _check_start(ctx: click.Context, param: click.Parameter, value: str) -> str:
               help="First month simulated.")
 @click.option("--mess/--no-mess", default=True, show_default=True,
               help="Inject real-world mess: abolished district codes, null ids, duplicate rows, a late correction.")
-@click.option("--force", is_flag=True, help="Replace source tables that already exist under TRUST_HOME.")
+@click.option("--force", is_flag=True, help="Replace source tables that already exist under TRUST_DEPARTMENTS_URI.")
 def synth(seed: int, scale: str, months: int, start: str, mess: bool, force: bool) -> None:
     """Generate the four departments' source Delta tables (DWP, HMRC, DfE, BEIS).
 
-    Writes TRUST_HOME/departments/<dept>/<table>/, one commit per table per month. Data is synthetic:
+    Writes <TRUST_DEPARTMENTS_URI>/<dept>/<table>/ (default TRUST_HOME/departments; s3://, az://, gs:// too, with
+    the store's standard credentials), one commit per table per month. Data is synthetic:
     one population linked across departments by a pseudonymous person_id.
     """
     from trust_assets.lib.paths import TrustPaths
@@ -68,4 +70,4 @@ def synth(seed: int, scale: str, months: int, start: str, mess: bool, force: boo
                f"print(duckdb.sql('select month, count(*) from t group by 1 order by 1'))\"")
     click.echo("  History of commits: python -c \"from deltalake import DeltaTable; "
                f"[print(h['version'], h['operation'], h.get('trust.synth.change')) "
-               f"for h in DeltaTable('{example.parent.parent / 'hmrc' / 'paye_employments'}').history()]\"")
+               f"for h in DeltaTable('{paths.source_table('hmrc', 'paye_employments')}').history()]\"")

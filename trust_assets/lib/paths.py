@@ -1,7 +1,12 @@
 """The one place that knows where things live.
 
 Every path the trust reads or writes is derived here from a single root, ``TRUST_HOME``, so that tests, the demo
-and a deployment differ only by that variable. The environment is read when a function is called, never at import.
+and a deployment differ only by that variable. Two more roots may live elsewhere, in object storage: the
+departments' tables (``TRUST_DEPARTMENTS_URI``) and the trust's published products (``TRUST_PUBLISHED_URI``, with
+the release candidates beside them: ``TRUST_CANDIDATES_URI``, default the sibling ``candidates`` prefix). Their
+defaults are the folders under ``TRUST_HOME``. Locations of Delta tables are strings (a local path or a
+``s3://``/``az://``/``gs://`` URI); everything else is local state under ``TRUST_HOME``. The environment is read
+when a function is called, never at import.
 """
 
 from __future__ import annotations
@@ -27,6 +32,35 @@ DBT_LINEAGE_DIR = DBT_PROJECT_DIR / "target" / "lineage"
 DEFAULT_TRUST_HOME = PROJECT_ROOT / ".trust"
 
 
+def join(base: str, *parts: str) -> str:
+    """``base/part/...`` for a local path or an object-store URI alike."""
+    return "/".join([base.rstrip("/"), *parts])
+
+
+def _root_from_env(name: str) -> str | None:
+    """A storage root from the environment: a URI as given (no trailing slash), a ``file://`` URI as its path."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    if value.startswith("file://"):
+        return str(Path(value.removeprefix("file://")).expanduser().resolve())
+    if "://" not in value:
+        return str(Path(value).expanduser().resolve())
+    return value.rstrip("/")
+
+
+def sibling(uri: str, name: str, setting: str) -> str:
+    """The location ``name`` beside ``uri`` (same parent prefix); a bucket root has none, so say which to set."""
+    if "://" not in uri:
+        return str(Path(uri).parent / name)
+    head, sep, key = uri.partition("://")
+    parent, slash, _ = key.rstrip("/").rpartition("/")
+    if not sep or not slash:
+        raise ValueError(f"{uri} has no parent prefix to put {name}/ beside it: name a prefix "
+                         f"(for example {uri}/published) or set {setting}")
+    return f"{head}://{parent}/{name}"
+
+
 def trust_home() -> Path:
     """The root folder for all data: ``$TRUST_HOME``, or ``<repo>/.trust`` when unset."""
     value = os.environ.get("TRUST_HOME", "").strip()
@@ -38,18 +72,31 @@ class TrustPaths:
     """Storage layout under one root (see docs/architecture.md)."""
 
     root: Path
+    #: The departments' tables (TRUST_DEPARTMENTS_URI); None: ``<root>/departments``.
+    departments_uri: str | None = None
+    #: Published products and the release manifest (TRUST_PUBLISHED_URI); None: ``<root>/trust/published``.
+    published_uri: str | None = None
+    #: Release candidates (TRUST_CANDIDATES_URI); None: beside the published root (``candidates``).
+    candidates_uri: str | None = None
 
     @classmethod
     def from_env(cls) -> TrustPaths:
-        return cls(trust_home())
+        return cls(trust_home(), _root_from_env("TRUST_DEPARTMENTS_URI"), _root_from_env("TRUST_PUBLISHED_URI"),
+                   _root_from_env("TRUST_CANDIDATES_URI"))
 
     @property
-    def departments(self) -> Path:
-        return self.root / "departments"
+    def departments(self) -> str:
+        """Where the departments' Delta tables live (a local folder or an object-store URI)."""
+        return self.departments_uri or str(self.root / "departments")
 
-    def source_table(self, dept: str, table: str) -> Path:
+    def source_table(self, dept: str, table: str) -> str:
         """A department's own Delta table: read-only to the trust."""
-        return self.departments / dept / table
+        return join(self.departments, dept, table)
+
+    @property
+    def local_roots(self) -> tuple[Path, ...]:
+        """The Delta roots that are folders on this machine (created by :meth:`ensure`)."""
+        return tuple(Path(r) for r in (self.published, self.candidates) if "://" not in r)
 
     @property
     def trust(self) -> Path:
@@ -76,24 +123,28 @@ class TrustPaths:
         return self.trust / "spill"
 
     @property
-    def candidates(self) -> Path:
+    def candidates(self) -> str:
         """Release candidates awaiting audit (write–audit–publish): never read by analysts."""
-        return self.trust / "candidates"
+        if self.candidates_uri:
+            return self.candidates_uri
+        if self.published_uri:
+            return sibling(self.published_uri, "candidates", "TRUST_CANDIDATES_URI")
+        return str(self.trust / "candidates")
 
-    def candidate(self, product: str) -> Path:
-        return self.candidates / product
-
-    @property
-    def published(self) -> Path:
-        return self.trust / "published"
-
-    def published_product(self, product: str) -> Path:
-        return self.published / product
+    def candidate(self, product: str) -> str:
+        return join(self.candidates, product)
 
     @property
-    def releases(self) -> Path:
+    def published(self) -> str:
+        return self.published_uri or str(self.trust / "published")
+
+    def published_product(self, product: str) -> str:
+        return join(self.published, product)
+
+    @property
+    def releases(self) -> str:
         """The release manifest (a Delta table): one row per complete release, committed last."""
-        return self.published / "_releases"
+        return join(self.published, "_releases")
 
     @property
     def disclosure_ledger(self) -> Path:
@@ -102,8 +153,9 @@ class TrustPaths:
 
     @property
     def candidate_ledger(self) -> Path:
-        """A release candidate's ledger entries, appended to the ledger when the release is published."""
-        return self.candidates / "_ledger"
+        """A release candidate's ledger entries, appended to the ledger when the release is published. True values:
+        kept local with the ledger, never beside the candidates in shared storage."""
+        return self.trust / "ledger_candidate"
 
     @property
     def disclosure_secret(self) -> Path:
@@ -179,7 +231,7 @@ class TrustPaths:
         subprocess writes afterwards is created 0600 without each writer having to remember it.
         """
         private_umask()
-        for folder in (self.trust, self.published, self.candidates, self.lineage, self.audit, self.reports,
+        for folder in (self.trust, *self.local_roots, self.lineage, self.audit, self.reports,
                        self.sharing, self.secrets, self.dagster_home, self.duckdb_spill):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(folder, 0o700)

@@ -5,6 +5,11 @@ names the AWS, Azure and Google SDKs and delta-rs's object_store read), or from 
 ``TRUST_STORAGE_SETTINGS`` (JSON: ``{"AWS_ENDPOINT_URL": "...", ...}``; the environment wins over the file). The
 same options reach deltalake (Delta reads and writes), obstore (listing) and DuckDB (parquet reads through fsspec,
 since DuckDB's httpfs extension cannot be loaded by the pinned DuckDB).
+
+Each storage root may hold credentials of its own: for a URI under ``TRUST_DEPARTMENTS_URI``, a variable
+``TRUST_DEPARTMENTS_<NAME>`` (say ``TRUST_DEPARTMENTS_AWS_ACCESS_KEY_ID``) wins over ``<NAME>``; likewise
+``TRUST_PUBLISHED_`` and ``TRUST_CANDIDATES_`` for the trust's own roots. So the trust can hold a department's
+read-only key for the department's bucket and its own read-write key for its own (docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -73,6 +78,9 @@ def storage_options(uri: str) -> dict[str, str]:
     names = _OPTION_NAMES[store]
     merged = {k: v for k, v in _settings_file().items() if k in names}
     merged.update({k: os.environ[k] for k in names if os.environ.get(k)})
+    prefix = _root_prefix(uri)
+    if prefix:
+        merged.update({k: os.environ[prefix + k] for k in names if os.environ.get(prefix + k)})
     if store == "s3":
         if "AWS_REGION" not in merged and "AWS_DEFAULT_REGION" in merged:
             merged["AWS_REGION"] = merged["AWS_DEFAULT_REGION"]
@@ -80,6 +88,20 @@ def storage_options(uri: str) -> dict[str, str]:
         # Concurrent Delta commits on S3 need an atomic put-if-absent: S3 and SeaweedFS honour If-None-Match.
         merged.setdefault("conditional_put", merged.pop("AWS_CONDITIONAL_PUT", "etag"))
     return merged
+
+
+#: Storage roots whose URIs may carry credentials of their own (``<PREFIX><NAME>`` variables).
+ROOT_SETTINGS = ("TRUST_DEPARTMENTS_URI", "TRUST_PUBLISHED_URI", "TRUST_CANDIDATES_URI")
+
+
+def _root_prefix(uri: str) -> str | None:
+    """``TRUST_DEPARTMENTS_`` when ``uri`` lies under TRUST_DEPARTMENTS_URI (and so on); None otherwise."""
+    text = str(uri).rstrip("/")
+    for setting in ROOT_SETTINGS:
+        root = os.environ.get(setting, "").strip().rstrip("/")
+        if root and is_remote(root) and (text == root or text.startswith(root + "/")):
+            return setting.removesuffix("URI")
+    return None
 
 
 def _obstore_config(uri: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -116,10 +138,20 @@ def duckdb_connect(database: str = ":memory:", uris: tuple[str, ...] = ()) -> An
 
 
 def register_filesystems(con: Any, uris: tuple[str, ...] | list[str] = ()) -> None:
-    """Register one fsspec filesystem per remote scheme: the given URIs', or those the trust's roots use."""
-    wanted = {scheme(u) for u in uris if is_remote(u)} if uris else configured_remote_schemes()
+    """Register one fsspec filesystem per remote scheme: the given URIs', or those the trust's roots use.
+
+    DuckDB reads department files (the trust's own tables go through deltalake), so a scheme the departments'
+    root uses is registered with that root's options (its credentials, when the trust holds a key of its own for
+    the departments' store).
+    """
+    wanted = {scheme(u): u for u in uris if is_remote(u)} if uris else {}
+    if not uris:
+        departments = os.environ.get("TRUST_DEPARTMENTS_URI", "").strip()
+        wanted = {name: f"{name}://" for name in configured_remote_schemes()}
+        if departments and is_remote(departments):
+            wanted[scheme(departments)] = departments
     for name in sorted(wanted):
-        con.register_filesystem(fsspec_filesystem(f"{name}://"))
+        con.register_filesystem(fsspec_filesystem(wanted[name]))
 
 
 def configured_remote_schemes() -> set[str]:
@@ -142,3 +174,69 @@ def list_names(prefix: str) -> list[str]:
     for batch in store.list():
         names.extend(str(meta["path"]).rsplit("/", 1)[-1] for meta in batch)
     return sorted(names)
+
+
+def delta_table(uri: str, version: int | None = None) -> Any:
+    """A ``deltalake.DeltaTable`` at ``uri`` (local or object store) with the store's options."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(uri), version=version, storage_options=storage_options(str(uri)) or None)
+
+
+def is_delta_table(uri: str) -> bool:
+    """Whether a Delta table (a ``_delta_log``) exists at ``uri``, local or in object storage."""
+    from deltalake import DeltaTable
+
+    return bool(DeltaTable.is_deltatable(str(uri), storage_options=storage_options(str(uri)) or None))
+
+
+def remove_tree(uri: str) -> None:
+    """Delete everything under a folder (local) or prefix (object store): a table being replaced."""
+    if not is_remote(uri):
+        import shutil
+
+        shutil.rmtree(local_path(uri), ignore_errors=True)
+        return
+    from obstore.store import from_url
+
+    base = uri.rstrip("/") + "/"
+    config, client = _obstore_config(base)
+    store = from_url(base, config=config or None, client_options=client or None)  # type: ignore[arg-type]
+    for batch in store.list():
+        paths = [str(meta["path"]) for meta in batch]
+        if paths:
+            store.delete(paths)
+
+
+def canonical(location: str | Path) -> str:
+    """One spelling per location, for keys and comparisons: a resolved local path, or the URI without a slash."""
+    text = str(location)
+    if is_remote(text):
+        return text.rstrip("/")
+    return str(local_path(text).resolve())
+
+
+def join_location(base: str | Path, relative: str) -> str:
+    """A file inside a table: ``base/relative`` for a local folder or an object-store prefix."""
+    return str(base).rstrip("/") + "/" + relative.lstrip("/")
+
+
+def exists(location: str) -> bool:
+    """Whether a file exists (local) or an object does (object store)."""
+    if not is_remote(location):
+        return local_path(location).exists()
+    return bool(fsspec_filesystem(location).exists(location))
+
+
+def read_bytes(location: str) -> bytes:
+    """The whole content of a small file (a Delta log entry), local or in object storage."""
+    if not is_remote(location):
+        return local_path(location).read_bytes()
+    return bytes(fsspec_filesystem(location).cat_file(location))
+
+
+def open_input(location: str) -> Any:
+    """A seekable binary file for a parquet reader: the local file, or ranged reads from the object store."""
+    if not is_remote(location):
+        return open(local_path(location), "rb")
+    return fsspec_filesystem(location).open(location, "rb")

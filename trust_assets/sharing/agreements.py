@@ -54,7 +54,8 @@ class TableSource(BaseModel):
     def key(self) -> str:
         return self.department_table or f"published/{self.published_product}"
 
-    def path(self, paths: TrustPaths) -> Path:
+    def path(self, paths: TrustPaths) -> str:
+        """The table's location: a local folder or an object-store URI (the roots in lib/paths.py)."""
         if self.department_table is not None:
             dept, table = self.department_table.split("/")
             return paths.source_table(dept, table)
@@ -205,7 +206,7 @@ class AgreementSet:
     def problems(self) -> list[str]:
         return ([self.unusable] if self.unusable else []) + [b.error for b in self.broken]
 
-    def source_path(self, table: SharedTable) -> Path:
+    def source_path(self, table: SharedTable) -> str:
         """Where the table's source Delta table lives under this set's TrustPaths."""
         return table.source.path(self.paths)
 

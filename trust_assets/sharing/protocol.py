@@ -108,7 +108,7 @@ def agreement_for(state: SharingState, request: Request, recipient: str, share: 
 
 
 def shared_table(state: SharingState, request: Request, share: str, schema: str, table: str
-           ) -> tuple[Agreement, SharedTable, Path]:
+           ) -> tuple[Agreement, SharedTable, str]:
     recipient = authenticate(state, request)
     agreement = agreement_for(state, request, recipient, share)
     audit(request, schema=schema.lower(), table=table.lower())
@@ -226,7 +226,7 @@ def file_entry(state: SharingState, request: Request, recipient: str, terms: Ter
     return entry
 
 
-def project(state: SharingState, table_root: Path, source: SourceFile, snap: Snapshot, terms: Terms,
+def project(state: SharingState, table_root: str | Path, source: SourceFile, snap: Snapshot, terms: Terms,
             shared: SharedTable):
     try:
         return state.projector.project(table_root, source, snap.schema, terms,

@@ -26,7 +26,20 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from trust_assets.lib.storage import (
+    canonical,
+    delta_table,
+    exists,
+    is_delta_table,
+    is_remote,
+    join_location,
+    open_input,
+    read_bytes,
+)
 from trust_assets.sharing.rules import RowRule, partition_value, rows_expression, rules_reject_partition
+
+#: A table's root: a local folder or an object-store URI (TRUST_PUBLISHED_URI, TRUST_DEPARTMENTS_URI).
+Location = str | Path
 
 #: Bump when the projection logic changes, so old cache entries are never served again.
 PROJECTION_FORMAT = "p1"
@@ -70,14 +83,12 @@ class Snapshot:
     description: str | None = None
 
 
-def _open(path: Path, version: int | None = None):
-    from deltalake import DeltaTable  # deferred: the CLI's --help must stay instant
-
-    if not (path / "_delta_log").is_dir():
+def _open(path: Location, version: int | None = None):
+    if not is_delta_table(str(path)):
         raise TableAccessError(404, "RESOURCE_DOES_NOT_EXIST",
                                "the table's source has no data yet (no Delta table at its location)")
     try:
-        return DeltaTable(str(path), version=version)
+        return delta_table(str(path), version=version)
     except Exception:  # deltalake raises several types for a missing version; its text stays in the server
         if version is not None:
             raise TableAccessError(404, "RESOURCE_DOES_NOT_EXIST", f"version {version} of the table does not "
@@ -85,16 +96,16 @@ def _open(path: Path, version: int | None = None):
         raise
 
 
-def latest_version(path: Path) -> int:
+def latest_version(path: Location) -> int:
     return _open(path).version()
 
 
-def commit_timestamps(path: Path) -> dict[int, int]:
+def commit_timestamps(path: Location) -> dict[int, int]:
     """Version -> commit time (epoch ms) from the table history."""
     return {int(h["version"]): int(h["timestamp"]) for h in _open(path).history()}
 
 
-def version_at(path: Path, timestamp: str, *, at_or_after: bool) -> int:
+def version_at(path: Location, timestamp: str, *, at_or_after: bool) -> int:
     """The version current at a timestamp (snapshot reads) or the first at/after it (startingTimestamp)."""
     try:
         moment = dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
@@ -136,7 +147,7 @@ def _serialise(value: Any) -> str | None:
     return str(value)
 
 
-def snapshot(path: Path, version: int | None = None, *, with_files: bool = True) -> Snapshot:
+def snapshot(path: Location, version: int | None = None, *, with_files: bool = True) -> Snapshot:
     table = _open(path, version)
     _check_protocol(table)
     metadata = table.metadata()
@@ -156,19 +167,20 @@ def snapshot(path: Path, version: int | None = None, *, with_files: bool = True)
     )
 
 
-def commit_actions(path: Path, version: int) -> list[SourceFile]:
-    """The data actions of one commit, read from its Delta log JSON (local tables only).
+def commit_actions(path: Location, version: int) -> list[SourceFile]:
+    """The data actions of one commit, read from its Delta log JSON (a local folder or object storage).
 
     Used for the change data feed: a ``cdc`` action is served as-is (the table has CDF enabled), ``add`` becomes
     inserts and ``remove`` deletes (the coarse but exact change feed of an append/overwrite-only table).
     """
-    log = path / "_delta_log" / f"{version:020d}.json"
-    if not log.exists():
+    log = join_location(path, f"_delta_log/{version:020d}.json")
+    if not exists(log):
         raise TableAccessError(400, "INVALID_PARAMETER_VALUE", f"the Delta log for version {version} is not "
                                "available (never written, or removed by log retention)")
     actions: list[SourceFile] = []
-    timestamp = int(log.stat().st_mtime * 1000)
-    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    # the commit's own timestamp (commitInfo) when it has one; else the file's time, where a file has one
+    timestamp = 0 if is_remote(log) else int(Path(log).stat().st_mtime * 1000)
+    lines = [json.loads(line) for line in read_bytes(log).decode("utf-8").splitlines() if line.strip()]
     for line in lines:
         if "commitInfo" in line and line["commitInfo"].get("timestamp") is not None:
             timestamp = int(line["commitInfo"]["timestamp"])
@@ -225,9 +237,9 @@ class Projector:
         return self.cache_dir / key[:2] / f"{key}.parquet"
 
     @staticmethod
-    def key_for(table_root: Path, source_path: str, kind: str, terms: Terms) -> str:
+    def key_for(table_root: Location, source_path: str, kind: str, terms: Terms) -> str:
         """The projection's name: a hash of the source file and the terms, so new terms never match old files."""
-        return hashlib.sha256(json.dumps([PROJECTION_FORMAT, str(table_root.resolve()), source_path, kind,
+        return hashlib.sha256(json.dumps([PROJECTION_FORMAT, canonical(table_root), source_path, kind,
                                           terms.fingerprint()]).encode()).hexdigest()
 
     def origin_of(self, key: str) -> dict | None:
@@ -237,7 +249,7 @@ class Projector:
         except (FileNotFoundError, ValueError):
             return None
 
-    def project(self, table_root: Path, source: SourceFile, schema: pa.Schema, terms: Terms,
+    def project(self, table_root: Location, source: SourceFile, schema: pa.Schema, terms: Terms,
                 origin: tuple[str, str] = ("", "")) -> ProjectedFile | None:
         """The projection of one source file, written once; None when the agreement leaves no row of it.
 
@@ -254,7 +266,8 @@ class Projector:
             facts = self._facts.get(key)
             if facts is None or not target.exists():
                 if not target.exists():
-                    self._write(table_root / source.path, target, partition, schema, terms, source.kind == "cdc")
+                    self._write(join_location(table_root, source.path), target, partition, schema, terms,
+                                source.kind == "cdc")
                 self._write_origin(target, table_root, source, schema, origin)
                 meta = pq.read_metadata(target)
                 facts = (target.stat().st_size, meta.num_rows)
@@ -267,14 +280,14 @@ class Projector:
         return ProjectedFile(key=key, path=target, size=size, num_rows=rows) if rows else None
 
     @staticmethod
-    def _write_origin(target: Path, table_root: Path, source: SourceFile, schema: pa.Schema,
+    def _write_origin(target: Path, table_root: Location, source: SourceFile, schema: pa.Schema,
                       origin: tuple[str, str]) -> None:
         sidecar = target.with_suffix(".json")
         if sidecar.exists():
             return
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"table_root": str(table_root.resolve()), "source_path": source.path, "kind": source.kind,
+            json.dump({"table_root": canonical(table_root), "source_path": source.path, "kind": source.kind,
                        "schema_names": schema.names, "schema": origin[0], "table": origin[1]}, handle)
         os.replace(tmp, sidecar)
 
@@ -283,12 +296,17 @@ class Projector:
             return self._locks.setdefault(key, threading.Lock())
 
     @staticmethod
-    def _write(source: Path, target: Path, partition: dict[str, Any], schema: pa.Schema, terms: Terms,
+    def _write(source: str, target: Path, partition: dict[str, Any], schema: pa.Schema, terms: Terms,
                keep_change_type: bool) -> None:
-        if not source.exists():
+        if not exists(source):
             raise TableAccessError(404, "RESOURCE_DOES_NOT_EXIST",
                                    "a data file of this version is no longer available (vacuumed)")
-        parquet = pq.ParquetFile(source)
+        with open_input(source) as handle:  # object storage: ranged reads, the footer first
+            Projector._write_from(pq.ParquetFile(handle), target, partition, schema, terms, keep_change_type)
+
+    @staticmethod
+    def _write_from(parquet: pq.ParquetFile, target: Path, partition: dict[str, Any], schema: pa.Schema,
+                    terms: Terms, keep_change_type: bool) -> None:
         file_schema = parquet.schema_arrow
         filter_expr = rows_expression(terms.rules, schema)
         wanted = list(terms.columns) + (["_change_type"] if keep_change_type else [])

@@ -9,14 +9,13 @@ month, which is what a pipeline pinning source versions has to cope with.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, write_deltalake
 
 from trust_assets.lib.months import month_index
 from trust_assets.lib.paths import TrustPaths
@@ -28,6 +27,7 @@ from trust_assets.lib.registry.sources import (
     UC_CLAIMS,
     SourceTable,
 )
+from trust_assets.lib.storage import delta_table, is_delta_table, is_remote, remove_tree, storage_options
 from trust_assets.synth.calendar import Month, month_at, parse_month
 from trust_assets.synth.model import World
 from trust_assets.synth.scales import SCALES
@@ -67,7 +67,7 @@ class ProgressEvent:
 @dataclass(frozen=True)
 class TableSummary:
     key: str
-    path: Path
+    path: str
     version: int
     rows: int
 
@@ -103,10 +103,10 @@ def validate(*, seed: int, scale: str, months: int, start: str | dt.date) -> dt.
     return first
 
 
-def existing_tables(paths: TrustPaths) -> list[Path]:
-    """The source tables already present under this TRUST_HOME."""
-    return [path for t in SOURCE_TABLES if DeltaTable.is_deltatable(str(path := paths.source_table(t.dept, t.table)))
-            or (path.exists() and any(path.iterdir()))]
+def existing_tables(paths: TrustPaths) -> list[str]:
+    """The source tables already present under the departments' root (TRUST_DEPARTMENTS_URI, or TRUST_HOME)."""
+    return [location for t in SOURCE_TABLES if is_delta_table(location := paths.source_table(t.dept, t.table))
+            or (not is_remote(location) and Path(location).exists() and any(Path(location).iterdir()))]
 
 
 def _metadata(month: Month, change: str, seed: int, scale: str) -> CommitProperties:
@@ -144,9 +144,13 @@ class _Run:
     def path(self, table: SourceTable) -> str:
         return str(self.paths.source_table(table.dept, table.table))
 
+    def options(self, table: SourceTable) -> dict[str, str] | None:
+        """The department store's options (credentials, endpoint) for writing ``table``; None on local files."""
+        return storage_options(self.path(table)) or None
+
     def _report(self, month: Month, table: SourceTable, action: str, rows: int, began: float) -> None:
         if self.progress is not None:
-            version = DeltaTable(self.path(table)).version()
+            version = delta_table(self.path(table)).version()
             self.progress(ProgressEvent(month.label, table.key, action, rows, time.perf_counter() - began, version))
 
     def simulated(self, month: Month, action: str, began: float) -> None:
@@ -161,14 +165,16 @@ class _Run:
         reader = pa.RecordBatchReader.from_batches(table.schema, iter(counted))
         properties = _metadata(month, change, self.world.seed, self.scale)
         if first:
-            Path(self.path(table)).parent.mkdir(parents=True, exist_ok=True)
+            if not is_remote(self.path(table)):
+                Path(self.path(table)).parent.mkdir(parents=True, exist_ok=True)
             write_deltalake(self.path(table), reader, mode="error", name=table.key, description=table.description,
-                            commit_properties=properties)
+                            commit_properties=properties, storage_options=self.options(table))
         elif predicate:
             write_deltalake(self.path(table), reader, mode="overwrite", predicate=predicate,
-                            commit_properties=properties)
+                            commit_properties=properties, storage_options=self.options(table))
         else:
-            write_deltalake(self.path(table), reader, mode="append", commit_properties=properties)
+            write_deltalake(self.path(table), reader, mode="append", commit_properties=properties,
+                            storage_options=self.options(table))
         self._report(month, table, change, counted.rows, began)
 
     def merge(self, table: SourceTable, month: Month, source: pa.Table, *, predicate: str, update: dict[str, str],
@@ -179,7 +185,7 @@ class _Run:
             self.write(table, month, [], change=change)
             return
         columns = {c.name: f"s.{c.name}" for c in table.columns}
-        (DeltaTable(self.path(table))
+        (delta_table(self.path(table))
          .merge(source, predicate, source_alias="s", target_alias="t",
                 commit_properties=_metadata(month, change, self.world.seed, self.scale))
          .when_matched_update(update)
@@ -231,11 +237,11 @@ def generate(paths: TrustPaths, *, seed: int = 42, scale: str = "small", months:
     first_day = validate(seed=seed, scale=scale, months=months, start=start)
     existing = existing_tables(paths)
     if existing and not force:
-        listed = ", ".join(str(p.relative_to(paths.departments)) for p in existing)
+        listed = ", ".join(p.removeprefix(paths.departments).strip("/") for p in existing)
         raise SynthError(f"source tables already exist under {paths.departments} ({listed}); "
                          "use --force (force=True) to replace them")
-    for path in existing:
-        shutil.rmtree(path)
+    for location in existing:
+        remove_tree(location)
 
     began = time.perf_counter()
     first = month_at(first_day, 0)
@@ -249,7 +255,7 @@ def generate(paths: TrustPaths, *, seed: int = 42, scale: str = "small", months:
 
     tables = []
     for table in SOURCE_TABLES:
-        delta = DeltaTable(run.path(table))
+        delta = delta_table(run.path(table))
         tables.append(TableSummary(table.key, paths.source_table(table.dept, table.table), delta.version(),
                                    delta.count()))
     return SynthSummary(seed=seed, scale=scale, months=months, start=first.label, mess=mess,

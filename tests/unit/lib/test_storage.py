@@ -40,3 +40,18 @@ def test_settings_file_fills_what_the_environment_does_not(tmp_path, monkeypatch
     settings.write_text("[1]")
     with pytest.raises(ValueError, match="TRUST_STORAGE_SETTINGS"):
         storage_options("s3://b/t")
+
+
+def test_a_root_holds_credentials_of_its_own(monkeypatch):
+    monkeypatch.delenv("TRUST_STORAGE_SETTINGS", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "trust-own")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "trust-own-secret")
+    monkeypatch.setenv("TRUST_DEPARTMENTS_URI", "s3://departments/")
+    monkeypatch.setenv("TRUST_DEPARTMENTS_AWS_ACCESS_KEY_ID", "dept-readonly")
+    monkeypatch.setenv("TRUST_DEPARTMENTS_AWS_SECRET_ACCESS_KEY", "dept-readonly-secret")
+    department = storage_options("s3://departments/dwp/uc_claims")
+    assert department["AWS_ACCESS_KEY_ID"] == "dept-readonly"
+    assert department["AWS_SECRET_ACCESS_KEY"] == "dept-readonly-secret"
+    assert storage_options("s3://trust/published/p")["AWS_ACCESS_KEY_ID"] == "trust-own"
+    # a bucket whose name merely starts with the root's is not under it
+    assert storage_options("s3://departments-other/t")["AWS_ACCESS_KEY_ID"] == "trust-own"

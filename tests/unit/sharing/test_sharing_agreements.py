@@ -49,7 +49,7 @@ def test_shipped_agreements_cover_every_department_and_the_products(tmp_path: Pa
     assert products is not None and len(products.tables) == 4
     # sources resolve under the TrustPaths given, never the environment
     hmrc = agreements.find("trust", "hmrc")
-    assert agreements.source_path(hmrc.tables[0]) == tmp_path / "departments" / "hmrc" / "paye_employments"
+    assert agreements.source_path(hmrc.tables[0]) == str(tmp_path / "departments" / "hmrc" / "paye_employments")
 
 
 @pytest.mark.parametrize(

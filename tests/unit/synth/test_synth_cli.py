@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 from deltalake import DeltaTable
@@ -36,7 +38,7 @@ def test_invalid_options_are_rejected_with_a_clear_message(home, args, option, w
     result = run("--scale", "tiny", *args) if "--scale" not in args else run(*args)
     assert result.exit_code == 2, result.output
     assert option in result.output and words in result.output
-    assert not home.departments.exists()
+    assert not Path(home.departments).exists()
 
 
 def test_api_rejects_the_same_options(home):

@@ -23,6 +23,7 @@ from typing import Any
 from trust_assets.lib.paths import AGREEMENTS_DIR, CATALOGUE_CONFIG, TrustPaths
 from trust_assets.lib.registry.products import PRODUCTS, Product
 from trust_assets.lib.registry.sources import DEPARTMENTS, SOURCE_TABLES, SourceTable
+from trust_assets.lib.storage import as_uri
 
 UKGOV = "https://w3id.org/co-cddo/uk-cross-government-metadata-exchange-model/"
 OGL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
@@ -140,14 +141,15 @@ def _date(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
 
 
-def _delta_facts(path: Path) -> dict[str, Any] | None:
+def _delta_facts(path: str) -> dict[str, Any] | None:
     """Versions with their commit dates, size and the dates the data covers, from the Delta log only."""
-    if not (path / "_delta_log").is_dir():
+    from trust_assets.lib.storage import delta_table, is_delta_table
+
+    if not is_delta_table(path):
         return None
     import pyarrow as pa
-    from deltalake import DeltaTable
 
-    table = DeltaTable(str(path))
+    table = delta_table(path)
     history = sorted(table.history(), key=lambda h: int(h["version"]))
     actions = pa.table(table.get_add_actions(flatten=True))
     schema = pa.schema(table.schema().to_arrow())
@@ -266,7 +268,7 @@ def _source(paths: TrustPaths, config: Mapping[str, Any], table: SourceTable) ->
         f"{identifier}/distribution/delta", f"{table.title} (Delta table, read in place)", licence, "INTERNAL",
         facts, description="The department's Delta Lake table: Parquet data files and the _delta_log transaction "
         "log, read in place by the trust under the agreement; never copied.",
-        accessURL=location.resolve().as_uri())]
+        accessURL=as_uri(location))]
     return dataset
 
 

@@ -36,11 +36,12 @@ def clean_trust_tables(paths: TrustPaths, *, grace_hours: float = 1, dry_run: bo
 
 
 def trust_tables(paths: TrustPaths) -> list[Path]:
-    """Delta tables the trust owns: published products and release candidates."""
+    """Delta tables the trust owns on this machine: published products and release candidates (in object storage,
+    the store's own lifecycle rules keep unreferenced files in check; docs/deployment.md)."""
     from deltalake import DeltaTable
 
     found = []
-    for folder in (paths.published, paths.candidates):
+    for folder in paths.local_roots:
         if folder.exists():
             found += [p for p in sorted(folder.iterdir()) if p.is_dir() and DeltaTable.is_deltatable(str(p))]
     return found

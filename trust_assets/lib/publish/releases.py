@@ -86,7 +86,8 @@ def ensure_manifest(paths: TrustPaths) -> None:
 
     uri = str(paths.releases)
     if not DeltaTable.is_deltatable(uri):
-        paths.published.mkdir(parents=True, exist_ok=True)
+        for folder in paths.local_roots:
+            folder.mkdir(parents=True, exist_ok=True)
         write_deltalake(uri, SCHEMA.empty_table(), mode="append")
 
 

@@ -9,11 +9,10 @@ issued; the recipient runs its query again.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
+from trust_assets.lib.storage import canonical
 from trust_assets.sharing.protocol import audit, current_agreements, rate_limit
 from trust_assets.sharing.state import FILE_NAME, SharingError, SharingState, State
 from trust_assets.sharing.tables import Projector, Terms
@@ -89,6 +88,6 @@ def _check_terms(state: SharingState, request: Request, key: str, recipient: str
     root = shared.source.path(state.paths)
     terms = Terms(agreement_id=agreement.id, columns=tuple(shared.permitted(origin["schema_names"])),
                   rules=shared.row_rules)
-    if str(Path(root).resolve()) != origin["table_root"] or \
+    if canonical(root) != origin["table_root"] or \
             Projector.key_for(root, origin["source_path"], origin["kind"], terms) != key:
         raise changed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -58,7 +57,7 @@ def _served(released: list[int] | None, version: int, *, explicit: bool) -> int:
     return earlier[-1]
 
 
-def _latest(root: Path, released: list[int] | None) -> int:
+def _latest(root: str, released: list[int] | None) -> int:
     return released[-1] if released else latest_version(root)
 
 
@@ -83,7 +82,7 @@ def table_version_head(request: Request, state: State, share: str, schema: str, 
     return _version_response(state, request, share, schema, table, None)
 
 
-def _resolve_version(root: Path, version: int | None, timestamp: str | None,
+def _resolve_version(root: str, version: int | None, timestamp: str | None,
                      released: list[int] | None = None) -> int | None:
     """The version a request asked for (None: the latest), limited to complete releases when ``released``."""
     if version is not None and timestamp is not None:
@@ -146,7 +145,7 @@ def query_table(request: Request, state: State, share: str, schema: str, table: 
     return ndjson(lines, snap.version, formats)
 
 
-def _change_range(root: Path, starting_version: int | None, ending_version: int | None,
+def _change_range(root: str, starting_version: int | None, ending_version: int | None,
                   starting_timestamp: str | None, ending_timestamp: str | None,
                   released: list[int] | None = None) -> tuple[int, int]:
     if (starting_version is None) == (starting_timestamp is None):

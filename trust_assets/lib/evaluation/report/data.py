@@ -17,6 +17,7 @@ from typing import Any
 
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.products import product
+from trust_assets.lib.storage import delta_table, is_delta_table
 
 #: Audit statuses that mean nothing was served; any other status counts as a read.
 DENIED_STATUSES = frozenset({"denied", "forbidden", "unauthorized", "unauthorised", "error", "failed", "rejected",
@@ -109,12 +110,11 @@ class ProductVersion:
         return sum(int(v) for k, v in self.suppressed.items() if k.endswith(":cross_release"))
 
 
-def version_stats(path: Path, version: int) -> tuple[int | None, int | None]:
+def version_stats(path: str | Path, version: int) -> tuple[int | None, int | None]:
     """Rows and bytes of a table version from its Delta log (file statistics; no data files are read)."""
     import pyarrow as pa
-    from deltalake import DeltaTable
 
-    actions = pa.table(DeltaTable(str(path), version=version).get_add_actions(flatten=True))
+    actions = pa.table(delta_table(str(path), version=version).get_add_actions(flatten=True))
     size = int(pa.compute.sum(actions["size_bytes"]).as_py() or 0)
     rows = None
     if "num_records" in actions.column_names and actions["num_records"].null_count == 0:
@@ -145,13 +145,11 @@ def product_history(paths: TrustPaths, name: str, *, with_stats: bool = True) ->
     """
     product(name)
     path = paths.published_product(name)
-    if not (path / "_delta_log").is_dir():
+    if not is_delta_table(path):
         return []
-    from deltalake import DeltaTable
-
     released = released_versions(paths, name)
     out = []
-    for commit in DeltaTable(str(path)).history():
+    for commit in delta_table(path).history():
         if "trust.run_id" not in commit and "trust.product" not in commit:
             continue
         version = int(commit["version"])

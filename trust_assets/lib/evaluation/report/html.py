@@ -228,12 +228,12 @@ def _latest_data_docs(paths: TrustPaths) -> dict[str, Path]:
 
 def _measure_count(paths: TrustPaths, name: str) -> int:
     """Measures of a product (its ``<m>_status`` columns), for the suppression share; 1 when unknown."""
-    location = paths.published_product(name)
-    if not (location / "_delta_log").is_dir():
-        return 1
-    from deltalake import DeltaTable
+    from trust_assets.lib.storage import delta_table, is_delta_table
 
-    names = [f.name for f in DeltaTable(str(location)).schema().fields]
+    location = paths.published_product(name)
+    if not is_delta_table(location):
+        return 1
+    names = [f.name for f in delta_table(location).schema().fields]
     return max(1, sum(1 for n in names if n.endswith("_status")))
 
 
