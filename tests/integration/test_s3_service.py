@@ -45,3 +45,26 @@ def test_delta_on_s3_and_the_read_only_identity(s3_env, tmp_path):
     write_deltalake(f"s3://trust/test-{tmp_path.name}/product", pa.table({"n": [1]}))
     with pytest.raises(OSError, match="privileges"):
         DeltaTable(f"s3://trust/test-{tmp_path.name}/product", storage_options=readonly)
+
+
+def test_duckdb_reads_a_parquet_file_past_its_first_blocks(s3_env, tmp_path):
+    """obstore 0.12.1's own fsspec file returned short reads past ~4 MB, which DuckDB's read_parquet refuses; the
+    trust's filesystem (lib/storage.py) reads whole ranges."""
+    import os
+
+    import pyarrow.parquet as pq
+    from obstore.store import from_url
+
+    from trust_assets.lib.storage import _obstore_config, duckdb_connect
+
+    rows = 400_000  # random hex does not compress: ~14 MB of parquet, several 4 MiB blocks
+    table = pa.table({"id": [os.urandom(16).hex() for _ in range(rows)], "n": list(range(rows))})
+    local = tmp_path / "big.parquet"
+    pq.write_table(table, local, row_group_size=50_000)
+    assert local.stat().st_size > 10 * 2**20
+    prefix = f"s3://trust/test-{tmp_path.name}/"
+    config, client = _obstore_config(prefix)
+    from_url(prefix, config=config, client_options=client).put("big.parquet", local.read_bytes())
+    con = duckdb_connect(uris=(prefix,))
+    read = con.sql(f"select * from read_parquet('{prefix}big.parquet') order by n").to_arrow_table()
+    assert read.equals(table)
