@@ -157,6 +157,7 @@ def test_killed_during_publication_the_next_run_completes_the_release_then_its_o
 
     assert "marked it failed" in output, output
     assert f"completed interrupted release {open_release.run_id}" in output, output
+    _assert_recovered_release_lineage(paths, open_release.run_id)
     runs = [r.run_id for r in releases(paths)]
     assert runs[-2] == open_release.run_id and runs[-1] != open_release.run_id
     assert _in_progress(paths) == []
@@ -182,6 +183,22 @@ def test_sigterm_stops_the_run_cleanly_and_leaves_nothing_held(published_home, t
     deadline = time.monotonic() + 30  # dbt was told to stop too: it must not outlive the run for long
     while any("dbt" in cmd for _, cmd in _children(proc.pid)) and time.monotonic() < deadline:
         time.sleep(0.5)
+
+
+def _assert_recovered_release_lineage(paths: TrustPaths, run_id: str) -> None:
+    """Recovery writes the OpenLineage COMPLETE of the release it completed: the publish stage, parent = release."""
+    from trust_assets.lib.evaluation.lineage.events import _as_uuid
+    from trust_assets.lib.evaluation.lineage.reading import read_events
+    from trust_assets.lib.evaluation.lineage.stages import PUBLISH_JOB
+    from trust_assets.lib.publish.releases import releases
+
+    released = next(r for r in releases(paths) if r.run_id == run_id)
+    publishes = [e for e in read_events(paths) if e["eventType"] == "COMPLETE" and e["job"]["name"] == PUBLISH_JOB
+                 and e["run"]["facets"]["parent"]["run"]["runId"] == _as_uuid(run_id)]
+    assert publishes, f"no COMPLETE publish event for recovered release {run_id}"
+    versions = {o["facets"]["symlinks"]["identifiers"][0]["name"]: int(o["facets"]["version"]["datasetVersion"])
+                for o in publishes[-1]["outputs"]}
+    assert versions == dict(released.products)
 
 
 def _head(paths: TrustPaths, name: str) -> int:

@@ -122,3 +122,29 @@ def candidate_outputs(paths: TrustPaths, versions: Mapping[str, int], checks: Ma
                            description=f"Release candidate of {p.name}: {passed} of "
                            f"{len(checks.get(p.name, []))} checks passed."))
     return out
+
+
+#: The Dagster job a release belongs to (defs/jobs.py MONTHLY_JOB; lib cannot import defs): the parent job of a
+#: recovered release's publish event, as of the publish step's own.
+RELEASE_JOB = "monthly_products"
+
+
+def recovered_release_lineage(paths: TrustPaths, run_id: str, results: Mapping[str, Any], meta: Mapping[str, str],
+                              error: str | None = None) -> None:
+    """What recovery tells OpenLineage about an interrupted release it completed (or superseded): the publish
+    stage of that release's run (parent run = the release id) COMPLETE with every published version, and the run's
+    COMPLETE; or, when it was superseded, the run's FAIL with why. The killed run never wrote either."""
+    from trust_assets.lib.evaluation.lineage.facets import SourceRead
+    from trust_assets.lib.evaluation.lineage.stages import PUBLISH_JOB, run_ended, stage
+    from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
+
+    emitter = LineageEmitter(paths)
+    if error is not None:
+        run_ended(emitter, run_id, RELEASE_JOB, f"{PUBLISH_JOB}: interrupted release superseded by recovery: {error}")
+        return
+    pins = {k: int(v) for k, v in json.loads(meta.get("trust.sources", "{}")).items()}
+    checks = list(json.loads(meta.get("trust.checks", "[]")))
+    with stage(emitter, PUBLISH_JOB, run_id, RELEASE_JOB, ends_run=True,
+               inputs=[SourceRead(key=k, version=v) for k, v in sorted(pins.items())]) as step:
+        step.outputs = publication_outputs(paths, results, {p.name: checks for p in PRODUCTS},
+                                           str(meta.get("trust.policy_version", "")))

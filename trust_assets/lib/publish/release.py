@@ -185,11 +185,24 @@ def complete_interrupted_release(paths: TrustPaths, steps: Sequence[ReleaseStep]
             checks=tuple(json.loads(meta.get("trust.checks", "[]"))), log=log), steps, note="completed by recovery")
     except Exception as exc:  # any reason the release cannot be completed: supersede it, and say why
         restored = restore_released(paths, names, reason=f"superseded interrupted release {found.run_id}: {exc}")
+        _lineage(paths, found.run_id, {}, meta, log, error=str(exc))
         return (f"could not complete interrupted release {found.run_id} ({exc}); restored "
                 + (", ".join(f"{n} to v{v}" for n, v in sorted(restored.items())) or "nothing")
                 + " (the latest complete release)")
+    _lineage(paths, found.run_id, results, meta, log)
     return (f"completed interrupted release {found.run_id} ({', '.join(months)}): it had committed "
             f"{', '.join(sorted(found.committed))}; published the rest from its audited candidates")
+
+
+def _lineage(paths: TrustPaths, run_id: str, results: Mapping[str, PublishResult], meta: Mapping[str, str],
+             log: Callable[[str], None], error: str | None = None) -> None:
+    """OpenLineage for a recovered release; a failure to write it is reported, never undoes the recovery."""
+    from trust_assets.lib.publish.lineage import recovered_release_lineage
+
+    try:
+        recovered_release_lineage(paths, run_id, results, meta, error)
+    except Exception as exc:  # the release is complete (or restored) whatever lineage says
+        log(f"could not write the OpenLineage events of recovered release {run_id}: {type(exc).__name__}: {exc}")
 
 
 def last_release_sources(paths: TrustPaths) -> dict[str, int] | None:

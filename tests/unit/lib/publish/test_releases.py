@@ -9,7 +9,12 @@ from _tables import claims
 from deltalake import DeltaTable, write_deltalake
 from test_release import write_candidate
 
+from trust_assets.lib.evaluation.lineage.events import _as_uuid
+from trust_assets.lib.evaluation.lineage.reading import read_events
+from trust_assets.lib.evaluation.lineage.stages import PUBLISH_JOB
+from trust_assets.lib.evaluation.lineage.validation import validate_event
 from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.publish.lineage import RELEASE_JOB
 from trust_assets.lib.publish.release import complete_interrupted_release, publish_release
 from trust_assets.lib.publish.releases import (
     ReleaseContext,
@@ -121,6 +126,16 @@ def test_recovery_completes_a_release_killed_between_two_product_commits(home, p
         assert runs.count("run-2") == 1, name
         assert DeltaTable(str(home.published_product(name))).to_pyarrow_table().num_rows == 3
     assert complete_interrupted_release(home, log=lambda _: None) is None
+    # OpenLineage: the recovered release's publish stage and its run COMPLETE, named by the release id
+    events = [e for e in read_events(home) if e["eventType"] == "COMPLETE"]
+    [publish] = [e for e in events if e["job"]["name"] == PUBLISH_JOB]
+    assert publish["run"]["facets"]["parent"]["run"]["runId"] == _as_uuid("run-2")
+    versions = {o["facets"]["symlinks"]["identifiers"][0]["name"]: int(o["facets"]["version"]["datasetVersion"])
+                for o in publish["outputs"]}
+    assert versions == dict(latest.products)
+    assert any(e["run"]["runId"] == _as_uuid("run-2") and e["job"]["name"] == RELEASE_JOB for e in events)
+    for event in read_events(home):
+        validate_event(event)
 
 
 def test_recovery_supersedes_a_release_it_cannot_complete(home, pins):
@@ -142,3 +157,6 @@ def test_recovery_supersedes_a_release_it_cannot_complete(home, pins):
     assert restored.history(limit=1)[0]["trust.restores"] == str(first[p.name])
     assert restored.to_pyarrow_table().num_rows == 2  # run-1's content again
     assert interrupted_release(home, NAMES) is None
+    [failed] = [e for e in read_events(home) if e["eventType"] == "FAIL"]
+    assert failed["run"]["runId"] == _as_uuid("run-2") and "superseded by recovery" in str(failed)
+
