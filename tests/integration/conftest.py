@@ -6,28 +6,15 @@ also built once per session, and only when a test asks for it.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from _homes import copy_home, use_home
 
 from trust_assets.lib.paths import TrustPaths
 
 #: The tiny home every integration test starts from: 8 months from 2025-01, seed 7.
 TINY_SEED, TINY_MONTHS, TINY_START = 7, 8, "2025-01"
-
-
-def use_home(monkeypatch: pytest.MonkeyPatch, root: Path) -> TrustPaths:
-    """Point TRUST_HOME (and the DAGSTER_HOME the runner derives from it) at ``root`` for one test."""
-    paths = TrustPaths(root)
-    monkeypatch.setenv("TRUST_HOME", str(root))
-    monkeypatch.setenv("DAGSTER_HOME", str(paths.dagster_home))
-    return paths
-
-
-def copy_home(template: Path, destination: Path) -> Path:
-    shutil.copytree(template, destination, symlinks=True)
-    return destination
 
 
 @pytest.fixture(scope="session")
@@ -40,11 +27,17 @@ def tiny_months() -> list[str]:
 
 @pytest.fixture(scope="session")
 def tiny_home_template(tmp_path_factory) -> Path:
-    """Department tables only (no trust/ or dagster/ yet). Read-only: copy it before changing anything."""
+    """Department tables and the trust's cell-key secret only (no published products or dagster/ yet).
+
+    Every copy shares the secret, so homes built from the template round the same cells the same way (keyed
+    rounding) and their products can be compared cell by cell. Read-only: copy it before changing anything.
+    """
+    from trust_assets.lib.audit.disclosure.cellkey import CellKeys
     from trust_assets.synth.writer import generate
 
     root = tmp_path_factory.mktemp("tiny-template") / "home"
     generate(TrustPaths(root), seed=TINY_SEED, scale="tiny", months=TINY_MONTHS, start=TINY_START)
+    CellKeys.load(TrustPaths(root))
     return root
 
 

@@ -220,7 +220,7 @@ def test_the_pipeline_publishes_the_same_products_from_a_spark_written_featured_
     """dwp/uc_claims rewritten by Sail (name mapping, month partitions, deletion vectors) gives exactly the
     products the plain table gives."""
     from _corpus import product_month, run
-    from conftest import copy_home, use_home
+    from _homes import copy_home, use_home
     from deltalake import DeltaTable
 
     from trust_assets.lib.registry.products import PRODUCTS

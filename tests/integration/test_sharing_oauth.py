@@ -60,9 +60,29 @@ def _basic(client_id: str, secret: str) -> dict[str, str]:
             "Content-Type": "application/x-www-form-urlencoded"}
 
 
+def _trust_test_certificate(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the official client trust the test server's self-signed certificate, as a recipient's CA bundle would.
+
+    requests (shares, queries) reads REQUESTS_CA_BUNDLE on each call. aiohttp (fsspec, reading the signed file URLs)
+    builds its default SSL context once, when first imported, so SSL_CERT_FILE set after an earlier test imported
+    it is ignored: fsspec is given a client whose context trusts the certificate instead.
+    """
+    import ssl
+
+    import aiohttp
+    import fsspec
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(world.cert))
+    context = ssl.create_default_context(cafile=str(world.cert))
+
+    async def client(**kwargs):
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context), **kwargs)
+
+    monkeypatch.setitem(fsspec.config.conf, "https", {"get_client": client})
+
+
 def test_official_client_reads_with_an_oauth_profile(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(world.cert))  # the client's requests session
-    monkeypatch.setenv("SSL_CERT_FILE", str(world.cert))  # fsspec/aiohttp reading the signed URLs
+    _trust_test_certificate(world, monkeypatch)
     with _server(world) as endpoint:
         issued = RecipientStore(world.paths).create("client-a", endpoint=endpoint, auth=OAUTH)
         profile = json.loads(issued.profile_path.read_text())
@@ -142,8 +162,7 @@ def test_token_endpoint_refuses_bad_clients(world: World) -> None:
 
 def test_official_client_reads_with_a_bearer_profile_over_https(world: World, monkeypatch: pytest.MonkeyPatch
                                                                  ) -> None:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(world.cert))
-    monkeypatch.setenv("SSL_CERT_FILE", str(world.cert))
+    _trust_test_certificate(world, monkeypatch)
     (world.agreements / "bearer-e.yaml").write_text(PRODUCTS.replace("analyst-products", "bearer-e")
                                                     .replace("recipient: analyst", "recipient: bearer-e"))
     with _server(world) as endpoint:

@@ -85,7 +85,8 @@ def test_sail_still_fails_create_table_as_with_string_functions(tmp_path):
                       for name in ("upper", "lower", "trim")]
         finally:
             session.stop()
-    assert any("no UDF found" in e for e in errors), "Sail local-cluster writes string functions now: test on it"
+    assert any(errors), "Sail local-cluster writes string functions now: the services can start local-cluster"
+    assert any("no UDF found" in e for e in errors), f"local-cluster failed otherwise than the bug: {errors}"
 
 
 def test_dbt_spark_still_binds_seed_values_unescaped():

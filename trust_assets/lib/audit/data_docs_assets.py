@@ -124,7 +124,10 @@ def localise(data_docs_dir: Path, static_dir: Path, cache: Path = GX_STATIC_CACH
         log.warning("GX Data Docs keep their CDN links: run `bash scripts/bootstrap.sh` (with npm) to bundle them")
         return False
     if not (static_dir / "jquery" / "jquery.min.js").exists():
-        shutil.copytree(cache, static_dir, dirs_exist_ok=True)
+        # copyfile, not copy2: the set-up's cache is world-readable, and the home keeps the process's private modes
+        shutil.copytree(cache, static_dir, dirs_exist_ok=True, copy_function=shutil.copyfile)
+        for folder in (static_dir, *(d for d in static_dir.rglob("*") if d.is_dir())):
+            folder.chmod(0o700)  # copytree copies each folder's mode from the cache
     for page in data_docs_dir.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         rel = Path(os.path.relpath(static_dir, page.parent))

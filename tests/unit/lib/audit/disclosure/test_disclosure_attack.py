@@ -177,7 +177,10 @@ def margin_attack(seen: Versions, measure: str) -> list[str]:
         for j, c in coeffs.items():
             a[r, j] = c
     constraint = LinearConstraint(a, [lo for _, lo, _ in rows], [hi for _, _, hi in rows])
-    upper = np.array([np.inf if j % 2 == 0 else B - 1 for j in range(n)])
+    # A cap far above any count keeps the program bounded where a margin's cells are all hidden (each then has
+    # only a lower bound): such a cell's maximum is the cap, so it is never pinned, as it should not be.
+    cap = 10 * max(latest_true.values(), default=0) + 1000
+    upper = np.array([cap if j % 2 == 0 else B - 1 for j in range(n)])
     pinned = []
     for (name, key), i in cells.items():
         bounds = []
