@@ -83,8 +83,8 @@ def test_mart_contract_matches_the_product(manifest, product):
 
 
 def test_person_level_layers_never_reach_the_warehouse_file(manifest):
-    """Staging: views over the pinned files. Intermediate: the in-memory run_scratch database (tables or views),
-    gone when dbt exits. Only the marts and the exclusion counts are tables in the warehouse."""
+    """Staging: views over the pinned files. Intermediate: the run_scratch database (tables or views; a file
+    under TRUST_HOME that the trust's runs remove before and after each build, or in memory for a bare dbt run). Only the marts and the exclusion counts are tables in the warehouse."""
     models = _models(manifest)
     staging = {name: node for name, node in models.items() if name.startswith("stg_")}
     intermediate = {name: node for name, node in models.items() if name.startswith("int_")}
@@ -92,7 +92,7 @@ def test_person_level_layers_never_reach_the_warehouse_file(manifest):
     assert {node["config"]["materialized"] for node in staging.values()} == {"view"}
     assert {node["database"] for node in intermediate.values()} == {"run_scratch"}
     profile = (DBT_PROJECT_DIR / "profiles.yml").read_text()
-    assert 'path: ":memory:"' in profile and "alias: run_scratch" in profile
+    assert "TRUST_DUCKDB_SCRATCH', ':memory:'" in profile and "alias: run_scratch" in profile
     in_warehouse = {name for name, node in models.items()
                     if node["config"]["materialized"] != "view" and node["database"] != "run_scratch"}
     assert in_warehouse == {p.name for p in PRODUCTS} | {"conformance_exclusions", "source_reach"}

@@ -85,12 +85,16 @@ def memory_budget(environ: Mapping[str, str] | None = None) -> MemoryBudget | No
 def export_duckdb_settings(paths: TrustPaths, environ: dict[str, str] | None = None) -> MemoryBudget | None:
     """Put the budget's DuckDB settings where dbt's profile reads them (this process's environment by default).
 
-    The spill folder is always under TRUST_HOME, limit or not; it is created here because DuckDB will not.
+    The spill folder is always under TRUST_HOME, limit or not; it is created here because DuckDB will not. So is
+    the file behind the run's ``run_scratch`` database (TrustPaths.duckdb_scratch): a file the buffer manager can
+    evict (and compresses) instead of ``:memory:``, which holds the person-level tables uncompressed in RAM.
     """
     env = os.environ if environ is None else environ
     budget = memory_budget(env)
     paths.duckdb_spill.mkdir(parents=True, exist_ok=True)
+    paths.duckdb_scratch.parent.mkdir(parents=True, exist_ok=True)
     env["TRUST_DUCKDB_TEMP_DIRECTORY"] = str(paths.duckdb_spill)
+    env["TRUST_DUCKDB_SCRATCH"] = str(paths.duckdb_scratch)
     if budget is not None:
         env.update(budget.duckdb_environment(paths))
     return budget

@@ -123,6 +123,12 @@ class TrustPaths:
         return self.trust / "spill"
 
     @property
+    def duckdb_scratch(self) -> Path:
+        """The file behind dbt's ``run_scratch`` database (person-level intermediates) for one run: compressed and
+        evictable under DuckDB's memory limit, unlike ``:memory:``; removed before and after every dbt build."""
+        return self.trust / "scratch" / "run_scratch.duckdb"
+
+    @property
     def candidates(self) -> str:
         """Release candidates awaiting audit (write–audit–publish): never read by analysts."""
         if self.candidates_uri:

@@ -69,6 +69,7 @@ def _build_args(trust: TrustStorage, engine: Engine, pins: dict, months: list[st
     """dbt's arguments for the engine. On Spark, tables are Delta under the trust's storage and the run's scratch
     (person-level intermediates, reference tables) starts empty; _clean_scratch removes it after the run."""
     if not engine.is_spark:
+        _clean_scratch(trust, engine)  # a killed run's scratch file must not be read as this run's
         return dbt_build_args(pins, months)
     from trust_assets.lib.transform.engine import spark_dbt_vars
 
@@ -81,10 +82,15 @@ def _build_args(trust: TrustStorage, engine: Engine, pins: dict, months: list[st
 
 
 def _clean_scratch(trust: TrustStorage, engine: Engine) -> None:
+    """Remove the run's person-level scratch: Spark's scratch tables, or DuckDB's run_scratch file and its WAL."""
     if engine.is_spark:
         import shutil
 
         shutil.rmtree(trust.paths().spark_scratch, ignore_errors=True)
+        return
+    scratch = trust.paths().duckdb_scratch
+    for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
+        leftover.unlink(missing_ok=True)
 
 
 def dbt_project() -> DbtProject:

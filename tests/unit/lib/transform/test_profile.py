@@ -10,7 +10,9 @@ from trust_assets.lib.paths import DBT_PROJECT_DIR, TrustPaths
 
 
 def _profile_settings() -> dict[str, str]:
-    """The ``settings`` of the duckdb target as dbt renders profiles.yml from the current environment."""
+    """The ``config_options`` of the duckdb target (given to ``duckdb.connect`` once) as dbt renders profiles.yml
+    from the current environment. Not ``settings``: dbt-duckdb SETs those on every cursor, and DuckDB refuses to
+    switch temp_directory once it has spilled."""
     import os
 
     from dbt.config.profile import read_profile
@@ -20,14 +22,15 @@ def _profile_settings() -> dict[str, str]:
     set_invocation_context(dict(os.environ))  # what dbt does at the start of every invocation
     raw = read_profile(str(DBT_PROJECT_DIR))
     target = ProfileRenderer({}).render_data(raw["labour_market_trust"]["outputs"]["duckdb"])
-    return dict(target["settings"])
+    assert "temp_directory" not in target.get("settings", {})
+    return dict(target["config_options"])
 
 
 @pytest.mark.parametrize("limit", ["6GiB", None])
 def test_the_memory_setting_reaches_dbt_and_duckdb(tmp_path, monkeypatch, limit):
     monkeypatch.setenv("TRUST_HOME", str(tmp_path))
     for name in ("TRUST_MEMORY_LIMIT", "TRUST_SPILL_LIMIT", "TRUST_DUCKDB_MEMORY_LIMIT", "TRUST_DUCKDB_MAX_TEMP",
-                 "TRUST_DUCKDB_TEMP_DIRECTORY"):
+                 "TRUST_DUCKDB_TEMP_DIRECTORY", "TRUST_DUCKDB_SCRATCH"):
         monkeypatch.delenv(name, raising=False)
     if limit:
         monkeypatch.setenv("TRUST_MEMORY_LIMIT", limit)
@@ -44,3 +47,14 @@ def test_the_memory_setting_reaches_dbt_and_duckdb(tmp_path, monkeypatch, limit)
                           " current_setting('max_temp_directory_size')").fetchone()
     assert applied is not None and applied[1] == str(spill)
     assert applied[0].replace(" ", "") in (("4.1GiB", "4.2GiB") if limit else ("14.9GiB",))
+
+
+def test_the_scratch_database_is_a_file_under_trust_home(tmp_path, monkeypatch):
+    """run_scratch is file-backed under TRUST_HOME for the trust's runs (compressed, evictable), in memory otherwise."""
+    import os
+
+    monkeypatch.setenv("TRUST_HOME", str(tmp_path))
+    monkeypatch.delenv("TRUST_DUCKDB_SCRATCH", raising=False)
+    export_duckdb_settings(TrustPaths(tmp_path), os.environ)  # type: ignore[arg-type]
+    assert os.environ["TRUST_DUCKDB_SCRATCH"] == str(tmp_path / "trust" / "scratch" / "run_scratch.duckdb")
+    assert (tmp_path / "trust" / "scratch").is_dir()
