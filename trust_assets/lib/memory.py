@@ -51,7 +51,9 @@ class MemoryBudget:
     def duckdb_environment(self, paths: TrustPaths) -> dict[str, str]:
         """The variables dbt's profile reads for its DuckDB settings (dbt_project/profiles.yml)."""
         return {"TRUST_DUCKDB_MEMORY_LIMIT": _mib(self.duckdb_limit), "TRUST_DUCKDB_MAX_TEMP": _mib(self.spill),
-                "TRUST_DUCKDB_TEMP_DIRECTORY": str(paths.duckdb_spill)}
+                "TRUST_DUCKDB_TEMP_DIRECTORY": str(paths.duckdb_spill),
+                # one dbt node at a time: two heavy marts at once share the limit and spill past the cap
+                "TRUST_DBT_THREADS": "1"}
 
     def describe(self) -> str:
         return (f"{MEMORY_ENV}={self.text} (DuckDB memory_limit {_mib(self.duckdb_limit)}, "

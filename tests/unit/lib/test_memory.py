@@ -53,6 +53,7 @@ def test_the_settings_dbt_reads_follow_the_budget_and_spill_under_trust_home(tmp
     assert budget is not None
     assert env["TRUST_DUCKDB_MEMORY_LIMIT"] == f"{int((6 << 30) * 0.7) >> 20}MiB"
     assert env["TRUST_DUCKDB_MAX_TEMP"] == "12288MiB"
+    assert env["TRUST_DBT_THREADS"] == "1"
     assert env["TRUST_DUCKDB_TEMP_DIRECTORY"] == str(tmp_path / "trust" / "spill")
     assert (tmp_path / "trust" / "spill").is_dir()
     unset: dict[str, str] = {}
