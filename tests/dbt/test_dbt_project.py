@@ -84,7 +84,8 @@ def test_mart_contract_matches_the_product(manifest, product):
 
 def test_person_level_layers_never_reach_the_warehouse_file(manifest):
     """Staging: views over the pinned files. Intermediate: the run_scratch database (tables or views; a file
-    under TRUST_HOME that the trust's runs remove before and after each build, or in memory for a bare dbt run). Only the marts and the exclusion counts are tables in the warehouse."""
+    under TRUST_HOME that the trust's runs remove before and after each build, or in memory for a bare dbt run).
+    Only the marts and the exclusion counts are tables in the warehouse."""
     models = _models(manifest)
     staging = {name: node for name, node in models.items() if name.startswith("stg_")}
     intermediate = {name: node for name, node in models.items() if name.startswith("int_")}

@@ -58,7 +58,8 @@ def test_the_settings_dbt_reads_follow_the_budget_and_spill_under_trust_home(tmp
     assert (tmp_path / "trust" / "spill").is_dir()
     unset: dict[str, str] = {}
     assert export_duckdb_settings(paths, unset) is None
-    assert set(unset) == {"TRUST_DUCKDB_TEMP_DIRECTORY", "TRUST_DUCKDB_SCRATCH"}  # the profile's defaults apply, spilling under TRUST_HOME
+    # the profile's defaults apply, spilling under TRUST_HOME, the scratch a file there
+    assert set(unset) == {"TRUST_DUCKDB_TEMP_DIRECTORY", "TRUST_DUCKDB_SCRATCH"}
 
 
 def test_a_duckdb_memory_error_is_explained_with_the_setting_that_bounded_it():
