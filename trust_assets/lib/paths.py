@@ -238,7 +238,7 @@ class TrustPaths:
         """
         private_umask()
         for folder in (self.trust, *self.local_roots, self.lineage, self.audit, self.reports,
-                       self.sharing, self.secrets, self.dagster_home, self.duckdb_spill):
+                       self.sharing, self.secrets, self.dagster_home, self.duckdb_spill, self.duckdb_scratch.parent):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(folder, 0o700)
         return self
