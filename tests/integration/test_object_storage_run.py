@@ -59,10 +59,15 @@ def test_run_from_object_storage_with_a_read_only_key_equals_the_local_run(
     paths.secrets.mkdir(parents=True, mode=0o700)
     shutil.copy2(local.disclosure_secret, paths.disclosure_secret)
 
-    # The trust holds only the department's read-only key for the departments' bucket.
-    monkeypatch.setenv("TRUST_DEPARTMENTS_AWS_ACCESS_KEY_ID", s3_env["TRUST_S3_DEPARTMENTS_READONLY_ACCESS_KEY_ID"])
-    monkeypatch.setenv("TRUST_DEPARTMENTS_AWS_SECRET_ACCESS_KEY",
-                       s3_env["TRUST_S3_DEPARTMENTS_READONLY_SECRET_ACCESS_KEY"])
+    # The trust holds only the department's read-only key for the departments' bucket, and its own key for its
+    # own root. The read-only key is also the default, so a read or write that forgot its root's options fails.
+    readonly = (s3_env["TRUST_S3_DEPARTMENTS_READONLY_ACCESS_KEY_ID"],
+                s3_env["TRUST_S3_DEPARTMENTS_READONLY_SECRET_ACCESS_KEY"])
+    for prefix in ("", "TRUST_DEPARTMENTS_"):
+        monkeypatch.setenv(f"{prefix}AWS_ACCESS_KEY_ID", readonly[0])
+        monkeypatch.setenv(f"{prefix}AWS_SECRET_ACCESS_KEY", readonly[1])
+    monkeypatch.setenv("TRUST_PUBLISHED_AWS_ACCESS_KEY_ID", s3_env["AWS_ACCESS_KEY_ID"])
+    monkeypatch.setenv("TRUST_PUBLISHED_AWS_SECRET_ACCESS_KEY", s3_env["AWS_SECRET_ACCESS_KEY"])
     from trust_assets.lib.storage import storage_options
 
     assert storage_options(paths.source_table("dwp", "uc_claims"))["AWS_ACCESS_KEY_ID"].startswith("DEPTREADER")

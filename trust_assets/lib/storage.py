@@ -98,10 +98,17 @@ ROOT_SETTINGS = ("TRUST_DEPARTMENTS_URI", "TRUST_PUBLISHED_URI", "TRUST_CANDIDAT
 def _root_prefix(uri: str) -> str | None:
     """``TRUST_DEPARTMENTS_`` when ``uri`` lies under TRUST_DEPARTMENTS_URI (and so on); None otherwise."""
     text = str(uri).rstrip("/")
-    for setting in ROOT_SETTINGS:
-        root = os.environ.get(setting, "").strip().rstrip("/")
+    roots = {setting: os.environ.get(setting, "").strip().rstrip("/") for setting in ROOT_SETTINGS}
+    published = roots["TRUST_PUBLISHED_URI"]
+    if not roots["TRUST_CANDIDATES_URI"] and is_remote(published) and published.count("/") > 2:
+        # candidates derived beside the published products (lib/paths.py) share the published root's credentials
+        roots["TRUST_CANDIDATES_URI"] = published.rsplit("/", 1)[0] + "/candidates"
+        prefixes = {"TRUST_CANDIDATES_URI": "TRUST_PUBLISHED_"}
+    else:
+        prefixes = {}
+    for setting, root in roots.items():
         if root and is_remote(root) and (text == root or text.startswith(root + "/")):
-            return setting.removesuffix("URI")
+            return prefixes.get(setting, setting.removesuffix("URI"))
     return None
 
 

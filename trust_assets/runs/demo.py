@@ -15,6 +15,7 @@ from pathlib import Path
 
 from trust_assets.lib.months import parse_month
 from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.storage import delta_table, is_delta_table
 
 MARKER = ".trust-demo"
 SHARING_ENDPOINT = "http://127.0.0.1:8080/delta-sharing"
@@ -39,18 +40,16 @@ def prepare_home(paths: TrustPaths) -> None:
 
 def product_summaries(paths: TrustPaths) -> list[str]:
     """A few lines per published product: version, rows, months, share of cells published, one example row."""
-    from deltalake import DeltaTable
-
     from trust_assets.lib.registry.cell_status import STATUS_PUBLISHED, STATUS_SUFFIX, SUPPRESSION_COLUMN
     from trust_assets.lib.registry.products import PRODUCTS
 
     lines = []
     for p in PRODUCTS:
         uri = paths.published_product(p.name)
-        if not DeltaTable.is_deltatable(str(uri)):
+        if not is_delta_table(str(uri)):
             lines.append(f"  {p.name}: not published")
             continue
-        table = DeltaTable(str(uri))
+        table = delta_table(str(uri))
         rows = table.to_pyarrow_table().sort_by([(c, "ascending") for c in p.grain]).to_pylist()
         months = sorted({parse_month(r[p.month_column]) for r in rows})
         statuses = [v for r in rows for k, v in r.items() if k.endswith(STATUS_SUFFIX)]

@@ -14,6 +14,7 @@ from typing import Any
 
 from trust_assets.lib.months import parse_month
 from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.storage import delta_table, is_delta_table
 from trust_assets.runs.execute import failure_message, partition_range_tags, quiet_run_config
 from trust_assets.runs.instance import prepare_instance
 from trust_assets.runs.lock import run_lock
@@ -33,8 +34,6 @@ def parse_target(spec: str) -> tuple[str, int | None]:
 
 def publication_entry(paths: TrustPaths, product_name: str, version: int | None) -> dict[str, Any]:
     """The commit metadata of a published version (default: latest), with a clear error if absent."""
-    from deltalake import DeltaTable
-
     from trust_assets.lib.registry.products import product
 
     try:
@@ -42,9 +41,9 @@ def publication_entry(paths: TrustPaths, product_name: str, version: int | None)
     except KeyError as exc:
         raise ReproduceError(str(exc.args[0])) from None
     uri = str(paths.published_product(product_name))
-    if not DeltaTable.is_deltatable(uri):
+    if not is_delta_table(uri):
         raise ReproduceError(f"{product_name} has never been published (no Delta table at {uri})")
-    table = DeltaTable(uri)
+    table = delta_table(uri)
     history = table.history()
     if version is None:  # the latest publication (a maintenance commit carries no provenance)
         published = [e for e in history if "trust.run_id" in e]
@@ -65,8 +64,6 @@ def reproduce_publication(paths: TrustPaths, spec: str, echo: Callable[[str], No
 
     The target and the source versions it was built from are checked before anything runs (ReproduceError).
     """
-    from deltalake import DeltaTable
-
     from trust_assets.definitions import defs
     from trust_assets.defs.jobs import MONTHLY_JOB
     from trust_assets.defs.publish.assets import published_key
@@ -103,7 +100,7 @@ def reproduce_publication(paths: TrustPaths, spec: str, echo: Callable[[str], No
     if not result.success:
         echo(f"[reproduce] rebuild run {result.run_id} {failure_message(instance, result.run_id)}")
         return False
-    rebuilt = DeltaTable(str(paths.candidate(name))).history(limit=1)[0]
+    rebuilt = delta_table(str(paths.candidate(name))).history(limit=1)[0]
     same = rebuilt.get("trust.content_hash") == entry.get("trust.content_hash")
     echo(f"[reproduce] published hash {entry.get('trust.content_hash')}\n"
          f"[reproduce] rebuilt   hash {rebuilt.get('trust.content_hash')} (run {result.run_id})\n"

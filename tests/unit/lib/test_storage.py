@@ -55,3 +55,14 @@ def test_a_root_holds_credentials_of_its_own(monkeypatch):
     assert storage_options("s3://trust/published/p")["AWS_ACCESS_KEY_ID"] == "trust-own"
     # a bucket whose name merely starts with the root's is not under it
     assert storage_options("s3://departments-other/t")["AWS_ACCESS_KEY_ID"] == "trust-own"
+
+
+def test_candidates_beside_the_published_products_use_the_published_credentials(monkeypatch):
+    monkeypatch.delenv("TRUST_STORAGE_SETTINGS", raising=False)
+    monkeypatch.delenv("TRUST_CANDIDATES_URI", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "default")
+    monkeypatch.setenv("TRUST_PUBLISHED_URI", "s3://trust/lm/published")
+    monkeypatch.setenv("TRUST_PUBLISHED_AWS_ACCESS_KEY_ID", "trust-writer")
+    assert storage_options("s3://trust/lm/published/p")["AWS_ACCESS_KEY_ID"] == "trust-writer"
+    assert storage_options("s3://trust/lm/candidates/p")["AWS_ACCESS_KEY_ID"] == "trust-writer"
+    assert storage_options("s3://trust/other/p")["AWS_ACCESS_KEY_ID"] == "default"

@@ -18,6 +18,7 @@ from trust_assets.lib.audit.plausibility import Finding
 from trust_assets.lib.months import month_dates, shift_month
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.products import PRODUCTS, product
+from trust_assets.lib.storage import is_delta_table
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,10 @@ class Audit:
 
 def previous_published(paths: TrustPaths, name: str, months: list[str]) -> pd.DataFrame | None:
     """The currently published rows of the months before those being built (for month-on-month checks)."""
-    from deltalake import DeltaTable
-
     from trust_assets.lib.publish.commit import read_months
 
     uri = str(paths.published_product(name))
-    if not DeltaTable.is_deltatable(uri):
+    if not is_delta_table(uri):
         return None
     before = [shift_month(months[0], -1)]
     frame = read_months(uri, product(name).month_column, before).to_pandas()

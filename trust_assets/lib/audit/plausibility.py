@@ -28,6 +28,7 @@ import pandas as pd
 
 from trust_assets.lib.paths import POLICIES_DIR, TrustPaths
 from trust_assets.lib.registry.products import PRODUCTS, product
+from trust_assets.lib.storage import is_delta_table
 
 DEFAULT_PLAUSIBILITY_PATH = POLICIES_DIR / "plausibility.yaml"
 
@@ -265,12 +266,10 @@ def read_reach(paths: TrustPaths, months: list[str]) -> pd.DataFrame | None:
 
 def read_published(paths: TrustPaths, name: str) -> pd.DataFrame | None:
     """The whole currently published table of a product (aggregates: small), None before its first release."""
-    from deltalake import DeltaTable
-
     from trust_assets.lib.publish.commit import read_months
 
     uri = str(paths.published_product(name))
-    if not DeltaTable.is_deltatable(uri):
+    if not is_delta_table(uri):
         return None
     return read_months(uri, product(name).month_column).to_pandas()
 

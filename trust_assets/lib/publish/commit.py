@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from trust_assets.lib.months import month_dates, parse_month
+from trust_assets.lib.storage import delta_table, is_delta_table, storage_options
 
 if TYPE_CHECKING:
     from trust_assets.lib.publish.describe import TableDescription
@@ -53,11 +54,9 @@ def months_predicate(month_column: str, months: list[str]) -> str:
 
 def committed_version(uri: str, product: str, run_id: str) -> int | None:
     """The table version this run already committed, if it did."""
-    from deltalake import DeltaTable
-
-    if not DeltaTable.is_deltatable(uri):
+    if not is_delta_table(uri):
         return None
-    table = DeltaTable(uri)
+    table = delta_table(uri)
     if table.transaction_version(app_id(product, run_id)) is None:
         return None
     for entry in table.history():
@@ -84,7 +83,7 @@ def replace_months(
     table created now gets them in its first commit; an existing one only when they changed, see
     ``describe.apply_description``), so the data commit stays the table's latest version.
     """
-    from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+    from deltalake import CommitProperties, Transaction, write_deltalake
 
     from trust_assets.lib.publish.describe import apply_description, with_comments, without_comments
 
@@ -97,27 +96,27 @@ def replace_months(
     custom.update({"trust.run_id": run_id, "trust.product": product, "trust.content_hash": digest,
                    "trust.months": json.dumps(sorted({parse_month(m) for m in months}))})
     properties = CommitProperties(custom_metadata=custom, app_transactions=[Transaction(app_id(product, run_id), 1)])
-    if DeltaTable.is_deltatable(uri):
+    if is_delta_table(uri):
         if description is not None:
             apply_description(uri, description)
         write_deltalake(uri, without_comments(data), mode="overwrite",
                         predicate=months_predicate(month_column, months), partition_by=[month_column],
-                        commit_properties=properties)
+                        commit_properties=properties, storage_options=storage_options(uri) or None)
     elif description is not None:
         write_deltalake(uri, data.cast(with_comments(data.schema, description)), mode="overwrite",
                         partition_by=[month_column], commit_properties=properties, name=description.name,
-                        description=description.description)
+                        description=description.description, storage_options=storage_options(uri) or None)
     else:
-        write_deltalake(uri, data, mode="overwrite", partition_by=[month_column], commit_properties=properties)
-    return Publication(product, DeltaTable(uri).version(), True, data.num_rows, digest)
+        write_deltalake(uri, data, mode="overwrite", partition_by=[month_column], commit_properties=properties,
+                        storage_options=storage_options(uri) or None)
+    return Publication(product, delta_table(uri).version(), True, data.num_rows, digest)
 
 
 def read_months(uri: str, month_column: str, months: list[str] | None = None, version: int | None = None) -> pa.Table:
     """Read some months of a published (or candidate) table, optionally at a version."""
     import pyarrow.compute as pc
-    from deltalake import DeltaTable
 
-    table = DeltaTable(uri, version=version) if version is not None else DeltaTable(uri)
+    table = delta_table(uri, version=version) if version is not None else delta_table(uri)
     data = table.to_pyarrow_table()
     if months:
         wanted = pa.array(month_dates(months)).cast(pa.date32())

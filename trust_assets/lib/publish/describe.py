@@ -17,6 +17,7 @@ from typing import Any
 from trust_assets.lib.paths import DBT_PROJECT_DIR
 from trust_assets.lib.registry.cell_status import REASONS, STATUS_SUFFIX, SUPPRESSION_COLUMN
 from trust_assets.lib.registry.products import product
+from trust_assets.lib.storage import delta_table
 
 MARTS_YAML = DBT_PROJECT_DIR / "models" / "marts" / "_marts__models.yml"
 #: The Delta/Spark convention for a column's description (field metadata key).
@@ -103,9 +104,9 @@ def apply_description(uri: str, described: TableDescription) -> int:
     Each change is its own Delta commit (deltalake's alterer has no batch form), so nothing is committed when the
     table already says what the YAML says: republishing does not grow the history.
     """
-    from deltalake import CommitProperties, DeltaTable
+    from deltalake import CommitProperties
 
-    table = DeltaTable(uri)
+    table = delta_table(uri)
     props = CommitProperties(custom_metadata=DESCRIBE_OPERATION)
     commits = 0
     metadata = table.metadata()
@@ -126,9 +127,7 @@ def apply_description(uri: str, described: TableDescription) -> int:
 
 def read_description(uri: str, version: int | None = None) -> TableDescription:
     """What a Delta table says about itself (for the sharing server, the catalogue and the tests)."""
-    from deltalake import DeltaTable
-
-    table = DeltaTable(uri, version=version) if version is not None else DeltaTable(uri)
+    table = delta_table(uri, version=version) if version is not None else delta_table(uri)
     metadata = table.metadata()
     columns = {f.name: str((f.metadata or {}).get(COMMENT_KEY)) for f in table.schema().fields
                if (f.metadata or {}).get(COMMENT_KEY)}

@@ -12,6 +12,7 @@ from typing import Any
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.products import PRODUCTS
 from trust_assets.lib.sources.delta_pins import SourcePin
+from trust_assets.lib.storage import delta_table
 
 #: Descriptions of the columns publication adds to a mart's (disclosure control's reason and status columns).
 ADDED_COLUMNS = {
@@ -59,14 +60,13 @@ def publication_outputs(paths: TrustPaths, results: Mapping[str, Any], checks: M
                         policy_version: str) -> list[Any]:
     """The publish step's outputs: the published versions, with the audited candidates as inputs."""
     import pyarrow as pa
-    from deltalake import DeltaTable
 
     from trust_assets.lib.evaluation.lineage.facets import PublishedOutput
 
     outputs = []
     for p in PRODUCTS:
         uri = str(paths.published_product(p.name))
-        table = DeltaTable(uri, version=results[p.name].version)
+        table = delta_table(uri, version=results[p.name].version)
         schema = pa.schema(table.schema().to_arrow())
         entry = table.history(limit=1)[0]
         outputs.append(PublishedOutput(

@@ -21,6 +21,7 @@ from trust_assets.lib.paths import DBT_PROJECT_DIR, TrustPaths
 from trust_assets.lib.publish.releases import ReleaseStep
 from trust_assets.lib.registry.products import PRODUCTS, Product
 from trust_assets.lib.sources.delta_pins import SourcePin
+from trust_assets.lib.storage import delta_table, is_delta_table
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,7 @@ def publish_release(paths: TrustPaths, months: list[str], run_id: str, pins: Map
 
 def candidate_commit(paths: TrustPaths, p: Product, run_id: str) -> dict[str, Any]:
     """The candidate's latest commit (its metadata); refuses a candidate this run did not audit."""
-    from deltalake import DeltaTable
-
-    history = DeltaTable(str(paths.candidate(p.name))).history(limit=1)[0]
+    history = delta_table(str(paths.candidate(p.name))).history(limit=1)[0]
     if history.get("trust.run_id") != run_id:
         raise RuntimeError(f"the candidate of {p.name} was last written by run {history.get('trust.run_id')}, "
                            f"not this run {run_id}: refusing to publish a candidate this run did not audit")
@@ -208,14 +207,12 @@ def _lineage(paths: TrustPaths, run_id: str, results: Mapping[str, PublishResult
 def last_release_sources(paths: TrustPaths) -> dict[str, int] | None:
     """The source versions the newest publication read (every product commit carries ``trust.sources``), or
     None before the first one. What a retraction is judged against: the data analysts were last given."""
-    from deltalake import DeltaTable
-
     newest: tuple[int, dict[str, int]] | None = None
     for p in PRODUCTS:
         uri = str(paths.published_product(p.name))
-        if not DeltaTable.is_deltatable(uri):
+        if not is_delta_table(uri):
             continue
-        for entry in DeltaTable(uri).history(limit=5):
+        for entry in delta_table(uri).history(limit=5):
             if "trust.sources" in entry:
                 stamp = int(entry.get("timestamp", 0))
                 if newest is None or stamp > newest[0]:

@@ -33,6 +33,7 @@ from typing import Any
 import pyarrow as pa
 
 from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.storage import delta_table, is_delta_table, storage_options
 
 APP_ID_PREFIX = "labour-market-trust:release"
 
@@ -82,19 +83,17 @@ def app_id(run_id: str) -> str:
 
 def ensure_manifest(paths: TrustPaths) -> None:
     """Create the empty manifest table if the home has none (before a release's first product commit)."""
-    from deltalake import DeltaTable, write_deltalake
+    from deltalake import write_deltalake
 
     uri = str(paths.releases)
-    if not DeltaTable.is_deltatable(uri):
+    if not is_delta_table(uri):
         for folder in paths.local_roots:
             folder.mkdir(parents=True, exist_ok=True)
-        write_deltalake(uri, SCHEMA.empty_table(), mode="append")
+        write_deltalake(uri, SCHEMA.empty_table(), mode="append", storage_options=storage_options(uri) or None)
 
 
 def has_manifest(paths: TrustPaths) -> bool:
-    from deltalake import DeltaTable
-
-    return DeltaTable.is_deltatable(str(paths.releases))
+    return is_delta_table(str(paths.releases))
 
 
 def _summary(checks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -106,7 +105,7 @@ def record_release(context: ReleaseContext, steps: Sequence[ReleaseStep] = (), n
 
     Idempotent per run id (a Delta application transaction): returns False when the row was already committed.
     """
-    from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+    from deltalake import CommitProperties, Transaction, write_deltalake
 
     failpoint("before_release_steps")
     for step in steps:
@@ -114,7 +113,7 @@ def record_release(context: ReleaseContext, steps: Sequence[ReleaseStep] = (), n
     failpoint("before_manifest")
     ensure_manifest(context.paths)
     uri = str(context.paths.releases)
-    if DeltaTable(uri).transaction_version(app_id(context.run_id)) is not None:
+    if delta_table(uri).transaction_version(app_id(context.run_id)) is not None:
         return False
     row = pa.table({
         "run_id": [context.run_id],
@@ -127,7 +126,7 @@ def record_release(context: ReleaseContext, steps: Sequence[ReleaseStep] = (), n
     }, schema=SCHEMA)
     write_deltalake(uri, row, mode="append", commit_properties=CommitProperties(
         custom_metadata={"trust.run_id": context.run_id},
-        app_transactions=[Transaction(app_id(context.run_id), 1)]))
+        app_transactions=[Transaction(app_id(context.run_id), 1)]), storage_options=storage_options(uri) or None)
     context.log(f"release {context.run_id} complete: "
                 + ", ".join(f"{p} v{v}" for p, v in sorted(context.products.items())))
     return True
@@ -135,12 +134,10 @@ def record_release(context: ReleaseContext, steps: Sequence[ReleaseStep] = (), n
 
 def releases(paths: TrustPaths) -> list[Release]:
     """Every complete release, oldest first (empty when the home has no manifest or no release yet)."""
-    from deltalake import DeltaTable
-
     uri = str(paths.releases)
-    if not DeltaTable.is_deltatable(uri):
+    if not is_delta_table(uri):
         return []
-    rows = DeltaTable(uri).to_pyarrow_table().sort_by("released_at").to_pylist()
+    rows = delta_table(uri).to_pyarrow_table().sort_by("released_at").to_pylist()
     return [Release(run_id=r["run_id"], released_at=r["released_at"], months=tuple(json.loads(r["months"] or "[]")),
                     products={k: int(v) for k, v in json.loads(r["products"] or "{}").items()},
                     pins={k: int(v) for k, v in json.loads(r["pins"] or "{}").items()},
@@ -175,8 +172,6 @@ def interrupted_release(paths: TrustPaths, products: Sequence[str]) -> Interrupt
 
     Only the newest such run is returned: runs are serialised, so at most one release can be open at a time.
     """
-    from deltalake import DeltaTable
-
     if not has_manifest(paths):
         return None
     latest = latest_release(paths)
@@ -186,9 +181,9 @@ def interrupted_release(paths: TrustPaths, products: Sequence[str]) -> Interrupt
     run_id: str | None = None
     for name in products:
         uri = str(paths.published_product(name))
-        if not DeltaTable.is_deltatable(uri):
+        if not is_delta_table(uri):
             continue
-        head = DeltaTable(uri).history(limit=1)[0]
+        head = delta_table(uri).history(limit=1)[0]
         owner = head.get("trust.run_id")
         if owner is None or owner in released or head.get("trust.restores") is not None:
             continue
@@ -207,15 +202,15 @@ def restore_released(paths: TrustPaths, products: Sequence[str], reason: str) ->
     Used when the interrupted release cannot be completed. Each restore is a Delta commit marked
     ``trust.restores`` (the version it restores), so the next publish builds on released content only.
     """
-    from deltalake import CommitProperties, DeltaTable
+    from deltalake import CommitProperties
 
     latest = latest_release(paths)
     restored: dict[str, int] = {}
     for name in products:
         uri = str(paths.published_product(name))
-        if not DeltaTable.is_deltatable(uri):
+        if not is_delta_table(uri):
             continue
-        table = DeltaTable(uri)
+        table = delta_table(uri)
         target = latest.products.get(name) if latest else None
         if target is None or table.version() == target:
             continue

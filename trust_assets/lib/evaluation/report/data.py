@@ -128,11 +128,9 @@ def released_versions(paths: TrustPaths, name: str) -> set[int] | None:
     The manifest's format is owned by lib/publish/releases.py (which imports this package, so it is read here
     directly rather than imported): a Delta table whose ``products`` column holds JSON {product: version}.
     """
-    from deltalake import DeltaTable
-
-    if not DeltaTable.is_deltatable(str(paths.releases)):
+    if not is_delta_table(str(paths.releases)):
         return None
-    rows = DeltaTable(str(paths.releases)).to_pyarrow_table(columns=["products"]).column("products").to_pylist()
+    rows = delta_table(str(paths.releases)).to_pyarrow_table(columns=["products"]).column("products").to_pylist()
     return {int(v) for text in rows for k, v in json.loads(text or "{}").items() if k == name}
 
 
