@@ -93,6 +93,7 @@ def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
     """Pin every source for this run and check it; a failing check stops the run before dbt."""
     from dataclasses import replace
 
+    from trust_assets.lib.audit.retractions import acknowledged_months
     from trust_assets.lib.evaluation.lineage.stages import PIN_JOB, stage
     from trust_assets.lib.evaluation.lineage.transport import LineageEmitter
     from trust_assets.lib.publish.release import source_reads
@@ -121,7 +122,10 @@ def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
             pin = pins[table.key]
             yield dg.AssetCheckResult(check_name=f"{name}__schema", passed=True, asset_key=PINNED_SOURCES,
                                       metadata={"version": pin.version, "columns": len(pin.columns)})
-            volume = check_volume(table, pin, months, follow_up_months_read(table.key, months))
+            # a follow-up month an operator acknowledged as withdrawn (trust acknowledge) is known to be gone
+            withdrawn = acknowledged_months(paths, table.key)
+            follow_ups = [m for m in follow_up_months_read(table.key, months) if m not in withdrawn]
+            volume = check_volume(table, pin, months, follow_ups)
             if not volume.passed:
                 failed.append(f"{name}__volume: {volume.description}")
             yield dg.AssetCheckResult(check_name=f"{name}__volume", passed=volume.passed, asset_key=PINNED_SOURCES,

@@ -265,13 +265,20 @@ def read_reach(paths: TrustPaths, months: list[str]) -> pd.DataFrame | None:
 
 
 def read_published(paths: TrustPaths, name: str) -> pd.DataFrame | None:
-    """The whole currently published table of a product (aggregates: small), None before its first release."""
+    """The whole published table of a product as the latest complete release has it (the version its manifest row
+    names: what analysts were given, never a commit of an interrupted release), None before its first release.
+    Homes from before the manifest: the table's latest version. Aggregates: small."""
     from trust_assets.lib.publish.commit import read_months
+    from trust_assets.lib.publish.releases import released_versions
 
     uri = str(paths.published_product(name))
     if not is_delta_table(uri):
         return None
-    return read_months(uri, product(name).month_column).to_pandas()
+    released = released_versions(paths, name)
+    if released is not None and not released:
+        return None
+    version = None if released is None else max(released)
+    return read_months(uri, product(name).month_column, version=version).to_pandas()
 
 
 def check_release(paths: TrustPaths, candidates: Mapping[str, pd.DataFrame], months: list[str],

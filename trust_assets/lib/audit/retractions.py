@@ -23,6 +23,12 @@ from typing import Any
 import pandas as pd
 
 from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.registry.cell_status import (
+    STATUS_NOT_YET_OBSERVABLE,
+    STATUS_PUBLISHED,
+    STATUS_SUPPRESSED_PREFIX,
+    status_column,
+)
 from trust_assets.lib.registry.products import product
 
 #: Outcome columns that are null while "not yet observable" (docs/quality.md), per product.
@@ -94,8 +100,9 @@ def _keys(frame: pd.DataFrame, grain: tuple[str, ...]) -> pd.DataFrame:
 def product_retractions(name: str, candidate: pd.DataFrame, published: pd.DataFrame | None) -> list[Retraction]:
     """Published cells of the candidate's months that the candidate drops, or whose observed outcome it nulls.
 
-    An outcome was observed when its value was published or suppressed (a suppressed cell names its column in
-    ``suppression``); it is "not yet observable" when null with no reason.
+    An outcome was observed when its ``<m>_status`` is ``published`` or ``suppressed_<reason>``, and is taken back
+    when the candidate's status is ``not_yet_observable`` (``not_applicable`` is not a retraction: nothing to
+    measure). Versions published before status columns are read by value and ``suppression`` reason instead.
     """
     if published is None or not len(published) or not len(candidate):
         return []
@@ -113,8 +120,8 @@ def product_retractions(name: str, candidate: pd.DataFrame, published: pd.DataFr
     both = old.index.intersection(new.index)
     old, new = old.loc[both], new.loc[both]
     for column in OUTCOME_COLUMNS.get(name, ()):
-        was = old[column].notna() | _reason_names(old, column)
-        now_unobservable = new[column].isna() & ~_reason_names(new, column)
+        was = _observed(old, column)
+        now_unobservable = ~_observed(new, column) & _unobservable(new, column)
         lost = was & now_unobservable
         by_month = pd.Series(lost.to_numpy(), index=old.index.get_level_values(0)).groupby(level=0).sum()
         for month, count in by_month[by_month > 0].items():
@@ -123,6 +130,24 @@ def product_retractions(name: str, candidate: pd.DataFrame, published: pd.DataFr
                                     f"{name} {month}: {int(count)} observed {column} cell(s) would become "
                                     "not yet observable"))
     return found
+
+
+def _observed(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Cells whose outcome was observed: by the ``<m>_status`` column (published or suppressed_<reason>), or, for
+    versions published before status columns, a value or a suppression reason naming the column."""
+    status = status_column(column)
+    if status in frame.columns:
+        text = frame[status].astype("string").fillna("")
+        return ((text == STATUS_PUBLISHED) | text.str.startswith(STATUS_SUPPRESSED_PREFIX)).astype(bool)
+    return frame[column].notna() | _reason_names(frame, column)
+
+
+def _unobservable(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Cells that are "not yet observable": by status where the frame has it, else null with no reason."""
+    status = status_column(column)
+    if status in frame.columns:
+        return (frame[status].astype("string") == STATUS_NOT_YET_OBSERVABLE).fillna(False).astype(bool)
+    return frame[column].isna() & ~_reason_names(frame, column)
 
 
 def _reason_names(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -181,6 +206,12 @@ def acknowledge(paths: TrustPaths, subject: str, month: str, reason: str, by: st
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def acknowledged_months(paths: TrustPaths, subject: str) -> set[str]:
+    """Months of ``subject`` an operator ever acknowledged taking back (consumed or not): a withdrawn source month
+    that an outcome cohort reads as a follow-up month is known to be gone, not a broken feed."""
+    return {r["month"] for r in _records(_log_path(paths)) if r["type"] == "acknowledged" and r["subject"] == subject}
 
 
 def active_acknowledgements(paths: TrustPaths) -> dict[str, dict[str, Any]]:

@@ -205,8 +205,14 @@ def _lineage(paths: TrustPaths, run_id: str, results: Mapping[str, PublishResult
 
 
 def last_release_sources(paths: TrustPaths) -> dict[str, int] | None:
-    """The source versions the newest publication read (every product commit carries ``trust.sources``), or
-    None before the first one. What a retraction is judged against: the data analysts were last given."""
+    """The source versions the latest complete release read: its release manifest row's pins (a product commit of
+    an interrupted release is not what analysts were given), or None before the first release. Homes from before
+    the manifest: the newest product commit's ``trust.sources``. What a retraction is judged against."""
+    from trust_assets.lib.publish.releases import has_manifest, latest_release
+
+    if has_manifest(paths):
+        release = latest_release(paths)
+        return None if release is None else {k: int(v) for k, v in release.pins.items()}
     newest: tuple[int, dict[str, int]] | None = None
     for p in PRODUCTS:
         uri = str(paths.published_product(p.name))

@@ -37,6 +37,26 @@ def test_observed_outcomes_turning_unobservable_are_retractions_suppressed_ones_
     assert [(x.kind, x.month, x.before, x.after) for x in found] == [("outcome_unobservable", "2025-06", 3, 1)]
 
 
+def with_status(frame: pd.DataFrame, statuses: list[str]) -> pd.DataFrame:
+    return frame.assign(in_work_3m_status=statuses, in_work_6m_status=["not_yet_observable"] * len(frame))
+
+
+def test_the_status_columns_say_what_was_observed_and_what_is_taken_back():
+    # the status column is the truth: a null suppressed cell (no reason string) was observed
+    published = with_status(outcomes([40, None, None, 15]),
+                            ["published", "suppressed_cross_release", "not_applicable", "published"])
+    candidate = with_status(outcomes([None, None, None, None]),
+                            ["not_yet_observable", "not_yet_observable", "not_yet_observable", "not_applicable"])
+    found = r.product_retractions(CEO, candidate, published)
+    # rows 0 and 1 were observed and become not yet observable; row 2 was never observed; row 3 turns
+    # not_applicable, which takes nothing back
+    assert [(x.kind, x.before, x.after) for x in found] == [("outcome_unobservable", 3, 1)]
+    # an older published version without status columns is still judged by value and reason
+    legacy = outcomes([40, None], [None, "in_work_3m:threshold"])
+    assert [(x.before, x.after) for x in r.product_retractions(
+        CEO, with_status(outcomes([None, None]), ["not_yet_observable"] * 2), legacy)] == [(2, 0)]
+
+
 def test_dropped_published_rows_are_retractions_new_months_are_not():
     published = outcomes([40, 30])
     assert [x.kind for x in r.product_retractions(CEO, outcomes([40]), published)] == ["rows_removed"]
@@ -60,6 +80,13 @@ def test_acknowledgement_is_audited_honoured_once_then_consumed(tmp_path):
     assert r.mark_honoured(paths, "run-2") == [entry["id"]]
     assert r.active_acknowledgements(paths) == {}
     assert r.judge(paths, "run-3", "check", found)[0] == found  # a later retraction needs a new acknowledgement
+
+
+def test_acknowledged_months_are_remembered_after_they_are_consumed(tmp_path):
+    paths = TrustPaths(tmp_path).ensure()
+    r.acknowledge(paths, "hmrc/paye_employments", "2025-05", "HMRC withdrew May", by="ops")
+    assert r.acknowledged_months(paths, "hmrc/paye_employments") == {"2025-05"}
+    assert r.acknowledged_months(paths, "dwp/uc_claims") == set()
 
 
 def test_an_edited_acknowledgement_breaks_the_chain(tmp_path):

@@ -160,3 +160,24 @@ def test_recovery_supersedes_a_release_it_cannot_complete(home, pins):
     [failed] = [e for e in read_events(home) if e["eventType"] == "FAIL"]
     assert failed["run"]["runId"] == _as_uuid("run-2") and "superseded by recovery" in str(failed)
 
+
+def test_the_retraction_and_plausibility_baseline_is_the_latest_complete_release(home, pins):
+    """What analysts were given: the manifest's pins and product versions, not an interrupted run's commits."""
+    from trust_assets.lib.audit.plausibility import read_published
+    from trust_assets.lib.publish.release import (
+        candidate_policy_version,
+        last_release_sources,
+        publication_metadata,
+        publish_product,
+    )
+
+    assert last_release_sources(home) is None and read_published(home, NAMES[0]) is None
+    _release(home, "run-1", pins)
+    for product in PRODUCTS:
+        write_candidate(home, product, "run-2", [None, None, None])
+    p = PRODUCTS[0]
+    base = publication_metadata(p, pins, ["2025-01"], CHECKS[p.name], {}, candidate_policy_version(home, p, "run-2"))
+    publish_product(home, p, ["2025-01"], "run-2", {**base, "trust.sources": {"dwp/uc_claims": 9}},
+                    log=lambda _: None)  # run-2 committed one product (reading v9), then died
+    assert last_release_sources(home) == {"dwp/uc_claims": 0}
+    assert len(read_published(home, p.name)) == 2  # run-1's rows, not run-2's three
