@@ -35,7 +35,8 @@ def test_delta_on_s3_and_the_read_only_identity(s3_env, tmp_path):
     write_deltalake(uri, pa.table({"person_id": ["a", "b"]}))
     write_deltalake(uri, pa.table({"person_id": ["c"]}), mode="append")
     assert DeltaTable(uri).version() == 1
-    assert "00000000000000000001.json" in list_names(uri + "/_delta_log/")
+    assert list_names(uri + "/_delta_log/") == ["00000000000000000000.json", "00000000000000000001.json"]
+    assert list_names(uri.rsplit("/", 1)[0]) == ["claims"]  # one level, like a folder's listing
 
     readonly = _readonly(s3_env)
     assert DeltaTable(uri, storage_options=readonly, version=0).to_pyarrow_table().num_rows == 2

@@ -205,9 +205,9 @@ def list_names(prefix: str) -> list[str]:
     base = prefix.rstrip("/") + "/"
     config, client = _obstore_config(base)
     store = from_url(base, config=config or None, client_options=client or None)  # type: ignore[arg-type]
-    names: list[str] = []
-    for batch in store.list():
-        names.extend(str(meta["path"]).rsplit("/", 1)[-1] for meta in batch)
+    listed = store.list_with_delimiter()  # one level, like iterdir: objects and the "folders" beside them
+    names = [str(meta["path"]).rstrip("/").rsplit("/", 1)[-1] for meta in listed["objects"]]
+    names += [str(folder).rstrip("/").rsplit("/", 1)[-1] for folder in listed["common_prefixes"]]
     return sorted(names)
 
 
