@@ -29,6 +29,9 @@ from trust_assets.synth.scales import SCALES
               help="Instead: time month 13 on a 13-month table against month 1 on a 1-month table.")
 @click.option("--history-scale", type=click.Choice(list(SCALES)), default="regional", show_default=True,
               help="Scale of the --history measurement (national: 13 generated months, ~16 GiB, ~11 min).")
+@click.option("--latency", is_flag=True,
+              help="Instead: start the Dagster daemon (sensor on) and `trust serve`, commit the last generated month "
+              "to the departments, and time commit -> published, audited release -> first read (at --scale).")
 @click.option("--pipeline/--no-pipeline", "pipeline_too", default=True, show_default=True,
               help="Time the pipeline (--no-pipeline: only the floor and the peer).")
 @click.option("--peer/--no-peer", default=True, show_default=True,
@@ -42,8 +45,8 @@ from trust_assets.synth.scales import SCALES
               "`bash scripts/services.sh start spark` prints a local one).")
 @click.option("--docs/--no-docs", default=True, show_default=True, help="Refresh docs/benchmarks.md.")
 def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, history: bool, history_scale: str,
-          pipeline_too: bool, peer: bool, memory_limit: float | None, engine: str, spark_remote: str | None,
-          docs: bool) -> None:
+          latency: bool, pipeline_too: bool, peer: bool, memory_limit: float | None, engine: str,
+          spark_remote: str | None, docs: bool) -> None:
     """Time one month of the pipeline against the floor (DuckDB) and a batch-copy peer (pandas)."""
     import psutil
 
@@ -64,6 +67,11 @@ def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, hist
         if history:
             root = home.resolve().parent if home else default_root(TrustPaths.from_env())
             body, key = history_bench(runner, root, history_scale, seed)
+        elif latency:
+            from trust_assets.bench.latency import latency_bench
+
+            target = home.resolve() if home else default_root(TrustPaths.from_env()) / f"{scale}-latency"
+            body, key = latency_bench(runner, target, DataSpec(scale, months, seed))
         else:
             target = home.resolve() if home else default_root(TrustPaths.from_env()) / scale
             body, key = month_bench(runner, target, DataSpec(scale, months, seed), peer, pipeline_too, remote)

@@ -88,9 +88,23 @@ def export_environment(paths: TrustPaths) -> None:
     os.environ["TRUST_HOME"] = str(paths.root)
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
     export_duckdb_settings(paths)
+    export_spark_home()
     url = postgres_url()
     if url:
         os.environ[POSTGRES_URL_VAR] = url
+
+
+def export_spark_home() -> None:
+    """Set SPARK_HOME to the installed pyspark's folder when unset. Without it pyspark searches for a Spark
+    installation when great_expectations imports it and exits the process: every run the daemon launched (the
+    sensor's, the UI's) died in release_candidates with ``SystemExit: -1``."""
+    from importlib.util import find_spec
+
+    if os.environ.get("SPARK_HOME"):
+        return
+    spec = find_spec("pyspark")
+    if spec is not None and spec.origin:
+        os.environ["SPARK_HOME"] = os.path.dirname(spec.origin)
 
 
 def write_instance_config(paths: TrustPaths) -> None:

@@ -1,0 +1,46 @@
+"""trust bench --latency: withholding a generated month's Delta commits and committing them back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from trust_assets.bench.latency import Latency, commit, latency_section, withhold
+from trust_assets.lib.paths import TrustPaths
+from trust_assets.lib.registry.sources import SOURCE_TABLES
+
+
+def _log(paths: TrustPaths, key: str, version: int, month: str) -> None:
+    dept, table = key.split("/")
+    folder = Path(paths.source_table(dept, table)) / "_delta_log"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{version:020d}.json").write_text(
+        json.dumps({"commitInfo": {"operation": "WRITE", "trust.synth.month": month}}) + "\n"
+        + json.dumps({"add": {"path": f"part-{version}.parquet"}}) + "\n")
+
+
+def test_withhold_moves_only_the_months_commits_and_commit_puts_them_back(tmp_path):
+    paths = TrustPaths(tmp_path)
+    for table in SOURCE_TABLES:
+        _log(paths, table.key, 0, "2025-01")
+        _log(paths, table.key, 1, "2025-02")
+    pending = withhold(paths, "2025-02")
+    assert len(pending) == len(SOURCE_TABLES)
+    for table in SOURCE_TABLES:
+        logs = sorted(p.name for p in (Path(paths.source_table(table.dept, table.table)) / "_delta_log").iterdir())
+        assert logs == [f"{0:020d}.json"]
+    assert withhold(paths, "2025-02") == pending  # idempotent: already withheld
+    landed = commit(pending)
+    assert set(landed) == {t.key for t in SOURCE_TABLES}
+    for table in SOURCE_TABLES:
+        assert len(list((Path(paths.source_table(table.dept, table.table)) / "_delta_log").iterdir())) == 2
+
+
+def test_latency_section_reports_each_span_and_the_target():
+    result = Latency("2025-03", {"hmrc/paye_employments": 100.0, "dwp/uc_claims": 101.0}, 161.0, 163.5, "abc")
+    assert result.figures() == {"first commit to release": 61.0, "last commit to release": 60.0,
+                                "last commit to first read": 62.5}
+    text = latency_section(result, "tiny", 40.0, ["latency 1 -> 2"], {"date": "d", "cpu": "c", "memory": "m",
+                                                                      "python": "p", "packages": "x"})
+    assert "| last commit to release | 60.0 s |" in text
+    assert "70.0 s, met" in text
