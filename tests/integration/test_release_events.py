@@ -33,7 +33,7 @@ def test_unknown_sic_sections_block_with_product_measure_figures_and_limit(publi
     assert not result.success
     assert "candidates/sector_region_monthly:plausibility failed" in result.message
     assert "sector_region_monthly: payrolled_employees covered (published total) in 2025-01 fell from" in result.message
-    assert "limit -25% (plausibility.yaml" in result.message
+    assert "limit -25%/+100% (plausibility.yaml" in result.message
     assert published_state(published_home.root) == before
 
 

@@ -2,8 +2,8 @@
 {#-
   New Universal Credit claimants (claim started in the cohort month, attributes as recorded in that month's stock)
   and how many are in payrolled work 3 and 6 months later. Builds the run's cohort months and reads only the
-  follow-up months they need (cohort + 3 and cohort + 6). An outcome whose follow-up month is beyond the newest
-  month HMRC has shared is not yet observable: null, never zero.
+  follow-up months they need (cohort + 3 and cohort + 6). An outcome whose follow-up month HMRC holds no rows for
+  (beyond the newest month shared, or removed) is not observable: null, never zero.
 -#}
 with
 
@@ -17,8 +17,9 @@ claims as (
 
 hmrc_months as (
 
-    {#- the newest HMRC month at or before the last follow-up this run needs, from rows the row rules kept -#}
-    select max(month) as newest_month
+    {#- the follow-up months HMRC holds rows for (rows the row rules kept): a month beyond the newest one shared, or
+        one HMRC removed (a retraction the audit blocks until acknowledged), is not observable: null, never zero -#}
+    select distinct month
     from {{ ref('int_employments_screened') }}
     where ({{ trust_in_build_months('month', 3) }}
         or {{ trust_in_build_months('month', 6) }})
@@ -118,10 +119,11 @@ observed as (
 
     select
         c.*,
-        coalesce(c.follow_up_3m <= h.newest_month, false) as is_observable_3m,
-        coalesce(c.follow_up_6m <= h.newest_month, false) as is_observable_6m
+        h3.month is not null as is_observable_3m,
+        h6.month is not null as is_observable_6m
     from cohort_counts as c
-    cross join hmrc_months as h
+    left join hmrc_months as h3 on c.follow_up_3m = h3.month
+    left join hmrc_months as h6 on c.follow_up_6m = h6.month
 
 ),
 

@@ -19,7 +19,8 @@ aims as (
 
 hmrc_months as (
 
-    select max(month) as newest_month
+    {#- the follow-up months HMRC holds rows for (as in claimant_employment_outcomes) -#}
+    select distinct month
     from {{ ref('int_employments_screened') }}
     where {{ trust_in_build_months('month', 6) }}
         and row_rule_reason is null
@@ -82,9 +83,9 @@ observed as (
 
     select
         c.*,
-        coalesce(c.follow_up_6m <= h.newest_month, false) as is_observable_6m
+        h6.month is not null as is_observable_6m
     from completer_counts as c
-    cross join hmrc_months as h
+    left join hmrc_months as h6 on c.follow_up_6m = h6.month
 
 ),
 

@@ -116,15 +116,20 @@ def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
                 raise dg.Failure(f"cannot read {table.key} in place at "
                                  f"{paths.source_table(table.dept, table.table)}: {exc}") from exc
         step.step = replace(step.step, inputs=tuple(source_reads(pins, months)))
+        # Retractions first: a month the department removed since the last release is named as such (and can be
+        # acknowledged), so the volume check leaves removed follow-up months to it; the outcomes read as unobservable.
+        removed: dict[str, set[str]] = {}
+        yield from retraction_checks(context, source_pins, pins, removed)
         failed = []
         for table in SOURCE_TABLES:
             name = table.key.replace("/", "__")
             pin = pins[table.key]
             yield dg.AssetCheckResult(check_name=f"{name}__schema", passed=True, asset_key=PINNED_SOURCES,
                                       metadata={"version": pin.version, "columns": len(pin.columns)})
-            # a follow-up month an operator acknowledged as withdrawn (trust acknowledge) is known to be gone
-            withdrawn = acknowledged_months(paths, table.key)
-            follow_ups = [m for m in follow_up_months_read(table.key, months) if m not in withdrawn]
+            # a follow-up month the department removed is judged by the retraction check above; one an operator
+            # acknowledged as withdrawn (trust acknowledge, in an earlier release too) is known to be gone
+            gone = removed.get(table.key, set()) | acknowledged_months(paths, table.key)
+            follow_ups = [m for m in follow_up_months_read(table.key, months) if m not in gone]
             volume = check_volume(table, pin, months, follow_ups)
             if not volume.passed:
                 failed.append(f"{name}__volume: {volume.description}")
@@ -132,7 +137,6 @@ def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
                                       description=volume.description, metadata={"detail": volume.metadata})
         if failed:
             step.block("run stopped by failed source checks: " + " | ".join(failed))
-        yield from retraction_checks(context, source_pins, pins)
     context.log.info("pinned " + ", ".join(f"{k}@v{p.version}" for k, p in pins.items()) + f" for {months}")
     yield dg.MaterializeResult(
         asset_key=PINNED_SOURCES,
@@ -146,8 +150,12 @@ def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
     )
 
 
-def retraction_checks(context: dg.AssetExecutionContext, source_pins: SourcePins, pins: dict):
-    """Each monthly source against the version the last release read: a month gone or shrunk blocks the run."""
+def retraction_checks(context: dg.AssetExecutionContext, source_pins: SourcePins, pins: dict,
+                      removed: dict[str, set[str]]):
+    """Each monthly source against the version the last release read: a month gone or shrunk blocks the run.
+
+    Fills ``removed`` with the months each source no longer holds (blocking or acknowledged).
+    """
     from trust_assets.lib.audit.plausibility import load_plausibility
     from trust_assets.lib.audit.retractions import judge, source_retractions, summary
     from trust_assets.lib.publish.release import last_release_sources
@@ -173,6 +181,7 @@ def retraction_checks(context: dg.AssetExecutionContext, source_pins: SourcePins
                 before = {}
             found = source_retractions(table.key, before, all_month_row_counts(current), max_loss,
                                        (old_version, current.version))
+        removed[table.key] = {r.month for r in found if r.kind == "month_removed"}
         blocking, acknowledged = judge(paths, context.run.run_id, check, found)
         yield dg.AssetCheckResult(
             check_name=check, passed=not blocking, asset_key=PINNED_SOURCES,
