@@ -1,4 +1,5 @@
-"""The evaluation report renders in a real browser (headless Chromium) without script errors."""
+"""The evaluation report and the GX Data Docs it links render in a real browser (headless Chromium), offline,
+without script errors."""
 
 from __future__ import annotations
 
@@ -21,12 +22,25 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--enable-logging=stderr", "--v=0"]
 
 
-def _fake_trust_builder():
-    path = Path(__file__).resolve().parents[1] / "unit" / "lib" / "evaluation" / "test_report.py"
-    spec = importlib.util.spec_from_file_location("report_fakes", path)
+#: Every request off the machine goes to a closed local port: a page that needs the network shows it.
+OFFLINE_FLAGS = ["--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
+#: Appended to a Data Docs page: which of the libraries its CDN tags name actually ran.
+PROBE = ("<script>document.documentElement.dataset.probe = [typeof jQuery, typeof Popper, typeof jQuery.fn.tooltip, "
+         "typeof jQuery.fn.bootstrapTable, typeof vegaEmbed].join(' ');</script></body>")
+REMOTE_ASSET = re.compile(r'<(?:script|img)\b[^>]*\bsrc="https?://|<link\b[^>]*\bhref="https?://[^"]*"[^>]*stylesheet'
+                          r'|<link\b[^>]*stylesheet[^>]*\bhref="https?://')
+
+
+def _unit_module(*parts: str):
+    path = Path(__file__).resolve().parents[1].joinpath("unit", *parts)
+    spec = importlib.util.spec_from_file_location(f"browser_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.build_fake_trust
+    return module
+
+
+def _fake_trust_builder():
+    return _unit_module("lib", "evaluation", "test_report.py").build_fake_trust
 
 
 def _chromium() -> str:
@@ -85,3 +99,44 @@ def test_error_hook_catches_script_errors(tmp_path: Path) -> None:
     broken.write_text(report_path.read_text().replace("</body>", "<script>null.boom()</script></body>"))
     dom = _run(chromium, tmp_path / "profile", "--dump-dom", broken.as_uri())
     assert "boom" in _script_error(dom.stdout)
+
+
+def _console_errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "CONSOLE" in line]
+
+
+def test_data_docs_linked_from_the_report_render_offline(tmp_path: Path) -> None:
+    """The audit's Data Docs, reached from the report's link, open with no network: their tables filled by
+    bootstrap-table, Bootstrap, Popper and Vega loaded from the home's local copies, no console message."""
+    from trust_assets.lib.audit.data_docs_assets import GX_STATIC_CACHE, localise
+    from trust_assets.lib.audit.gx_suites import validate_candidate
+
+    chromium = _chromium()
+    if not GX_STATIC_CACHE.is_dir():
+        pytest.skip("no npm at set-up: Data Docs keep their CDN links")
+    gx_fakes = _unit_module("lib", "audit", "test_gx_suites.py")
+    name = gx_fakes.LLM
+    paths = _fake_trust_builder()(tmp_path / "home", products=(name,))
+    site = paths.data_docs / "run-1" / name
+    validate_candidate(name, gx_fakes.llm_candidate(), gx_fakes.params(None), data_docs_dir=site, run_id="run-1",
+                       static_dir=paths.data_docs / "_shared")
+    assert localise(site, paths.data_docs / "_static")
+    report_path, _ = write_report(paths)
+    report = _run(chromium, tmp_path / "profile-report", *OFFLINE_FLAGS, "--dump-dom", report_path.as_uri())
+    link = re.search(r'<a href="(file://[^"]+)">GX Data Docs of the latest audit</a>', report.stdout)
+    assert link and link.group(1) == (site / "index.html").as_uri(), "the report does not link the Data Docs"
+
+    pages = sorted(site.rglob("*.html"))
+    assert {p.parent.name for p in pages} >= {name, "expectations"}  # index, suite, validation result
+    for page in pages:
+        probed = page.with_name(f"probed-{page.name}")
+        probed.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE), encoding="utf-8")
+        dom = _run(chromium, tmp_path / f"profile-{len(page.parts)}-{page.stem}", *OFFLINE_FLAGS, "--dump-dom",
+                   probed.as_uri())
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        where = page.relative_to(site)
+        assert not _console_errors(dom.stderr), (where, _console_errors(dom.stderr))
+        assert 'data-probe="function function function function function"' in dom.stdout, \
+            (where, re.search(r'data-probe="[^"]*"', dom.stdout))
+        assert 'data-index="0"' in dom.stdout, f"{where}: no table rows rendered"
+        assert not REMOTE_ASSET.search(dom.stdout), (where, REMOTE_ASSET.search(dom.stdout))

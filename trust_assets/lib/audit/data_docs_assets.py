@@ -5,13 +5,17 @@ evaluator's archived copy, an air-gapped deployment) they render unstyled with e
 (``python -m trust_assets.lib.audit.data_docs_assets``, run by ``scripts/bootstrap.sh``) fetches the exact versions
 GX asks for from the npm registry with ``npm pack`` into ``GX_STATIC_CACHE``; after each audit writes its Data Docs,
 ``localise`` copies them once per home into ``reports/gx/_static/`` and rewrites every page's CDN URLs to relative
-links there. Without the cache (no npm at set-up) the pages keep their CDN links and a warning says so.
+links there. Two CDN tags carry ``integrity``/``crossorigin``: from ``file://`` that makes Chromium fetch them as
+CORS requests, which it blocks (Bootstrap's and Popper's scripts never ran), so those attributes go with the URL; the
+logo GX takes from S3 becomes the copy in the site's own ``static/images``. Without the cache (no npm at set-up) the
+pages keep their CDN links and a warning says so.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -77,6 +81,12 @@ URLS = {
 }
 
 
+#: A script or stylesheet tag pointing at a local copy (``.../_static/...``), its CORS attributes, GX's S3 logo.
+_LOCAL_TAG = re.compile(r'<(?:script|link)\b[^>]*"[^"]*_static/[^"]*"[^>]*>')
+_CORS_ATTRIBUTE = re.compile(r'\s+(?:integrity|crossorigin)="[^"]*"')
+_GX_LOGO = re.compile(r'"https://great-expectations-web-assets\.s3\.[a-z0-9-]+\.amazonaws\.com/logo-long\.png[^"]*"')
+
+
 def _extract(archive: Path, inner: str, target: Path) -> None:
     with tarfile.open(archive) as tar:
         prefix = "package/" + inner
@@ -134,6 +144,9 @@ def localise(data_docs_dir: Path, static_dir: Path, cache: Path = GX_STATIC_CACH
         changed = text
         for url, local in URLS.items():
             changed = changed.replace(f'"{url}"', f'"{(rel / local).as_posix()}"')
+        changed = _LOCAL_TAG.sub(lambda tag: _CORS_ATTRIBUTE.sub("", tag.group(0)), changed)
+        logo = Path(os.path.relpath(data_docs_dir / "static" / "images" / "logo-long.png", page.parent))
+        changed = _GX_LOGO.sub(f'"{logo.as_posix()}"', changed)
         if changed != text:
             page.write_text(changed, encoding="utf-8")
     return True

@@ -60,3 +60,21 @@ def test_the_set_up_fetched_the_assets() -> None:
     for local in set(URLS.values()):
         assert (GX_STATIC_CACHE / local).stat().st_size > 0, local
     assert any((GX_STATIC_CACHE / "fontawesome" / "webfonts").iterdir())
+
+
+def test_local_copies_lose_their_cors_attributes_and_the_logo_is_the_sites_own(tmp_path: Path) -> None:
+    """From file:// a tag with integrity/crossorigin is fetched as a CORS request, which Chromium blocks."""
+    cache = tmp_path / "cache"
+    (cache / "jquery").mkdir(parents=True)
+    (cache / "jquery" / "jquery.min.js").write_text("/* jquery */")
+    url = "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js"
+    docs = tmp_path / "gx" / "run-1" / "product"
+    page = docs / "validations" / "index.html"
+    page.parent.mkdir(parents=True)
+    logo = "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/logo-long.png?d=20261202T061316Z"
+    page.write_text(f'<script src="{url}" integrity="sha384-x" crossorigin="anonymous"></script>'
+                    f'<script src="https://other.example/x.js" crossorigin="anonymous"></script><img src="{logo}">')
+    assert localise(docs, tmp_path / "gx" / "_static", cache)
+    assert page.read_text() == ('<script src="../../../_static/bootstrap/bootstrap.min.js"></script>'
+                                '<script src="https://other.example/x.js" crossorigin="anonymous"></script>'
+                                '<img src="../static/images/logo-long.png">')
