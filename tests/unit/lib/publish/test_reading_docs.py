@@ -44,7 +44,7 @@ def test_the_page_opens_with_how_to_read_and_warns_against_raw_parquet():
     assert "Never read the parquet files in the folder directly" in text
     for reader in ("deltalake", "DuckDB", "Polars", "pandas", "Spark", "Delta Sharing", "nullable"):
         assert reader in text.split("## Common definitions")[0], reader
-    assert set(snippets()) == {"reading-deltalake", "reading-pandas", "reading-duckdb"}
+    assert set(snippets()) == {"reading-deltalake", "reading-pandas", "reading-duckdb", "reading-polars"}
 
 
 def test_each_snippet_reads_the_current_version_only(product_path):
@@ -57,6 +57,9 @@ def test_each_snippet_reads_the_current_version_only(product_path):
     frame = found["reading-pandas"]["frame"]
     assert str(frame["uc_claimants"].dtype) == "Int64" and frame["uc_claimants"].tolist() == [20, 15]
     assert found["reading-duckdb"]["rows"] == [(dt.date(2025, 1, 1), 2)]
+    polars = found["reading-polars"]
+    assert polars["frame"]["uc_claimants"].dtype == polars["pl"].Int64 and polars["frame"].height == 2
+    assert sorted(polars["published"]["uc_claimants"].to_list()) == [15, 20]
 
 
 def test_a_raw_parquet_read_returns_superseded_rows(product_path):
