@@ -38,6 +38,9 @@ postgres_start() {
     esac
   done
   local dir; dir=$(postgres_dir); mkdir -p "$dir"
+  # as root the postgres user must traverse it (data/ and password inside stay private); a caller's umask 077
+  # (the trust sets one) would otherwise make it 0700
+  [ "$(id -u)" = 0 ] && chmod 755 "$dir"
   if [ -f "$dir/url" ] && [ -f "$dir/data/postmaster.pid" ] \
      && as_owner "$(postgres_bin)/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
     echo "[services] postgres already running" >&2; cat "$dir/url"; return 0

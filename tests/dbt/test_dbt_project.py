@@ -82,6 +82,15 @@ def test_mart_contract_matches_the_product(manifest, product):
     assert node["path"].startswith("marts/")
 
 
+def test_contracts_use_types_both_engines_accept(manifest):
+    """Spark's VARCHAR needs a length (`varchar)` fails to parse on Sail): contracts say string, as DuckDB accepts."""
+    for name, node in _models(manifest).items():
+        if not node["config"].get("contract", {}).get("enforced"):
+            continue
+        for column, spec in node["columns"].items():
+            assert (spec.get("data_type") or "").lower() not in {"varchar", "text", "char"}, f"{name}.{column}"
+
+
 def test_person_level_layers_never_reach_the_warehouse_file(manifest):
     """Staging: views over the pinned files. Intermediate: the run_scratch database (tables or views; a file
     under TRUST_HOME that the trust's runs remove before and after each build, or in memory for a bare dbt run).
