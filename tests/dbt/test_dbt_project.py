@@ -91,6 +91,16 @@ def test_contracts_use_types_both_engines_accept(manifest):
             assert (spec.get("data_type") or "").lower() not in {"varchar", "text", "char"}, f"{name}.{column}"
 
 
+def test_incremental_models_delete_their_built_months_when_they_run(manifest):
+    """The pre-hook is a template string, rendered when the model runs; called directly in config() it renders at
+    parse time, where it is `select 1`, and a rebuilt month would keep rows that no longer exist."""
+    for name, node in _models(manifest).items():
+        if node["config"]["materialized"] != "incremental":
+            continue
+        hooks = [h["sql"] for h in node["config"].get("pre-hook", [])]
+        assert any("trust_delete_built_months" in h for h in hooks), (name, hooks)
+
+
 def test_person_level_layers_never_reach_the_warehouse_file(manifest):
     """Staging: views over the pinned files. Intermediate: the run_scratch database (tables or views; a file
     under TRUST_HOME that the trust's runs remove before and after each build, or in memory for a bare dbt run).

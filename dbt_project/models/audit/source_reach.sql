@@ -1,4 +1,4 @@
-{{ config(unique_key='month', pre_hook=trust_delete_built_months('month')) }}
+{{ config(unique_key='month', pre_hook="{{ trust_delete_built_months('month') }}") }}
 {#-
   How much of each built month's source rows reaches each product that counts them: the denominator of the
   plausibility check "share of source rows that reach a product" (policies/plausibility.yaml,
