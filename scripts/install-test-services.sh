@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Services the tests need that pip cannot provide: headless Chromium (Debian's package) for the report test.
+# Services the tests need that pip cannot provide: headless Chromium (Debian's package) for the browser tests.
 # Installed only when missing and when we may (root, or passwordless sudo); tests that need it say so if absent.
 set -uo pipefail
 if command -v chromium >/dev/null 2>&1; then exit 0; fi

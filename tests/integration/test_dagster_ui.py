@@ -1,7 +1,8 @@
 """The Dagster UI's own API over the real code location: the graph a data engineer sees, and a month launched from it.
 
 Starts ``dagster-webserver -w workspace.yaml`` on loopback (as ``trust ui`` does, minus the daemon) and talks to it
-through ``POST /graphql``, the API the UI's pages call.
+through ``POST /graphql``, the API the UI's pages call; the asset graph and a product's page are also opened in
+headless Chromium (tests/integration/_browser.py) with the network beyond the loopback cut off.
 
 Run coordinator: this instance uses ``DefaultRunCoordinator``, so a launched run starts at once in a subprocess of
 the webserver. The trust's own instance queues runs for the daemon, but starting ``dagster-daemon`` here would also
@@ -324,3 +325,42 @@ def test_ui_offers_no_single_check_or_partial_stage_that_cannot_work(webserver):
         assert "subset" in launched["message"].lower(), launched
     runs = webserver.graphql(RUNS_QUERY)["runsOrError"]
     assert runs["results"] == [], "a refused launch must not leave a run behind"
+
+
+def _page_text(dom: str) -> str:
+    import html
+    import re
+
+    text = re.sub(r"<(script|style)\b[^>]*>.*?</\1>", " ", dom, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
+
+
+@pytest.mark.browser
+def test_ui_pages_render_in_chromium(webserver, tmp_path):
+    """What a data engineer opens, rendered by headless Chromium with no network beyond the loopback: the global
+    asset graph (every group, reference among them) and a published product's page (its description and the column
+    table with the dbt descriptions); a screenshot of each is kept beside the test's files."""
+    from _browser import OFFLINE_FLAGS, chromium, run_chromium
+
+    from trust_assets.lib.registry.products import product
+
+    browser = chromium()
+    name = PRODUCTS[0].name
+    pages = {"asset-graph": "asset-groups", "product": f"assets/published/{name}"}
+    texts = {}
+    for label, route in pages.items():
+        url = f"{webserver.url}/{route}"
+        args = (*OFFLINE_FLAGS, "--virtual-time-budget=20000", "--window-size=1400,1000")
+        dom = run_chromium(browser, tmp_path / f"profile-{label}", *args, "--dump-dom", url)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        texts[label] = _page_text(dom.stdout)
+        shot = tmp_path / f"{label}.png"
+        taken = run_chromium(browser, tmp_path / f"profile-{label}-shot", *args, f"--screenshot={shot}", url)
+        assert taken.returncode == 0 and shot.stat().st_size > 20_000, taken.stderr[-2000:]  # blank: a few KB
+    graph = texts["asset-graph"]
+    assert "Global asset lineage" in graph, graph[:500]
+    for group in ("sources", "staging", "intermediate", "marts", "audit", "published", "reference"):
+        assert f" {group} " in f" {graph} ", (group, graph[:800])
+    page = texts["product"]
+    assert product(name).description.split(".")[0] in page, page[:800]
+    assert "Columns" in page and "First day of the month." in page, page[:1500]

@@ -4,26 +4,19 @@ without script errors."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from _browser import OFFLINE_FLAGS
+from _browser import chromium as _chromium
+from _browser import run_chromium as _run
 
 from trust_assets.lib.evaluation.report.html import ERROR_MARKER, write_report
 from trust_assets.lib.registry.products import PRODUCTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--enable-logging=stderr", "--v=0"]
-
-
-#: Every request off the machine goes to a closed local port: a page that needs the network shows it.
-OFFLINE_FLAGS = ["--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
 #: Appended to a Data Docs page: which of the libraries its CDN tags name actually ran.
 PROBE = ("<script>document.documentElement.dataset.probe = [typeof jQuery, typeof Popper, typeof jQuery.fn.tooltip, "
          "typeof jQuery.fn.bootstrapTable, typeof vegaEmbed].join(' ');</script></body>")
@@ -43,16 +36,6 @@ def _fake_trust_builder():
     return _unit_module("lib", "evaluation", "test_report.py").build_fake_trust
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if found:
-        return found
-    if os.environ.get("TRUST_SKIP_BROWSER") == "1":
-        pytest.skip("TRUST_SKIP_BROWSER=1 and no chromium on PATH")
-    pytest.fail("chromium is not installed: run scripts/install-test-services.sh (apt-get install chromium), "
-                "or set TRUST_SKIP_BROWSER=1 to skip the browser test")
-
-
 def _script_error(dom: str) -> str:
     """What the report's error hook recorded in the rendered DOM ('' when nothing went wrong)."""
     title = re.search(r"<title>([^<]*)</title>", dom)
@@ -60,11 +43,6 @@ def _script_error(dom: str) -> str:
     if title and title.group(1).startswith(ERROR_MARKER):
         return title.group(1)
     return "error flagged on <html>" if flagged else ""
-
-
-def _run(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_report_renders_without_errors(tmp_path: Path) -> None:

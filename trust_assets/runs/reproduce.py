@@ -84,7 +84,8 @@ def reproduce_publication(paths: TrustPaths, spec: str, echo: Callable[[str], No
     echo(f"[reproduce] {name} v{entry['version']}: months {months[0]}..{months[-1]} from "
          + ", ".join(f"{k}@v{v}" for k, v in sources.items()))
     instance = prepare_instance(paths)
-    job = defs().resolve_job_def(MONTHLY_JOB)
+    with warnings_hidden(quiet):  # building the definitions is where Dagster's beta warnings are raised
+        job = defs().resolve_job_def(MONTHLY_JOB)
     published = {published_key(p) for p in PRODUCTS}
     selection = [k for k in job.asset_layer.executable_asset_keys if k not in published]
     run_id = str(uuid.uuid4())  # Dagster's run ids are uuid4s; known up front for the log and progress
