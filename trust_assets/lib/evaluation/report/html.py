@@ -6,6 +6,7 @@ or archived as one file.
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -156,9 +157,9 @@ def _version_row(name: str, v: ProductVersion, fresh: bool, audit: Sequence[Mapp
 
 
 def _product_section(name: str, versions: Sequence[ProductVersion], audit: Sequence[Mapping[str, Any]],
-                     data_docs: Path | None = None) -> str:
+                     data_docs: str | None = None) -> str:
     meta = product(name)
-    docs = (f' <a href="{esc(data_docs.as_uri())}">GX Data Docs of the latest audit</a>.' if data_docs else "")
+    docs = (f' <a href="{esc(data_docs)}">GX Data Docs of the latest audit</a>.' if data_docs else "")
     head = (f'<section id="product-{esc(name)}"><h3>{esc(meta.title)} <code>{esc(name)}</code></h3>'
             f'<p class="lead">{esc(meta.description)} Grain: {esc(", ".join(meta.grain))}.{docs}</p>')
     if not versions:
@@ -214,6 +215,13 @@ def _recipients_section(totals: Sequence[RecipientTotals]) -> str:
     return ("<table><thead><tr><th>recipient</th><th class=\"num\">requests</th><th class=\"num\">refused</th>"
             "<th class=\"num\">files downloaded</th><th class=\"num\">bytes received</th><th>by table</th>"
             f"</tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _docs_href(index: Path, report_dir: Path) -> str:
+    """A link from the report to a Data Docs page: relative, so a copied ``reports/`` folder keeps it working."""
+    from urllib.parse import quote
+
+    return quote(Path(os.path.relpath(index, report_dir)).as_posix())
 
 
 def _latest_data_docs(paths: TrustPaths) -> dict[str, Path]:
@@ -287,8 +295,9 @@ def _charts(paths: TrustPaths, histories: Mapping[str, Sequence[ProductVersion]]
     ])
 
 
-def build_report(paths: TrustPaths, *, generated: datetime | None = None) -> str:
-    """The whole report as one HTML string (nothing is written)."""
+def build_report(paths: TrustPaths, *, generated: datetime | None = None, out_dir: Path | None = None) -> str:
+    """The whole report as one HTML string (nothing is written); links are relative to ``out_dir`` (the folder
+    the report goes to, ``paths.reports`` by default)."""
     from trust_assets.lib.evaluation.lineage.dbt_graph import load_dbt_lineage
     from trust_assets.lib.evaluation.lineage.reading import read_events
 
@@ -297,7 +306,7 @@ def build_report(paths: TrustPaths, *, generated: datetime | None = None) -> str
     events = read_events(paths)
     failures = failed_runs(events)
     totals = recipient_totals(audit)
-    docs = _latest_data_docs(paths)
+    docs = {name: _docs_href(index, out_dir or paths.reports) for name, index in _latest_data_docs(paths).items()}
     generated = generated or datetime.now(UTC)
     every = [v for vs in histories.values() for v in vs]
     fresh = [v for vs in histories.values() for v in new_source_versions(vs)[0]]
@@ -376,7 +385,7 @@ def write_report(paths: TrustPaths, out_dir: Path | None = None) -> tuple[Path, 
     out_dir.mkdir(parents=True, exist_ok=True)
     report_path = out_dir / REPORT_FILE
     tmp = report_path.with_suffix(".html.tmp")
-    tmp.write_text(build_report(paths), encoding="utf-8")
+    tmp.write_text(build_report(paths, out_dir=out_dir), encoding="utf-8")
     tmp.replace(report_path)  # readers never see a half-written report
     catalog_path = write_catalog(paths, out_dir / CATALOG_FILE)
     return report_path, catalog_path
