@@ -143,6 +143,9 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         with stage(emitter, DBT_JOB, context.run.run_id, context.job_name,
                    datasets=dbt_stage_inputs(emitter.paths, graph, locations)) as step:
             invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
+            # dagster-dbt copied the checkout's partial_parse.msgpack (0644) into the run's folder: keep it private
+            for copied in target.glob("partial_parse.msgpack"):
+                copied.chmod(0o600)
             failed: list[str] = []
             held: list[Any] = []  # failed checks and warehouse tables' outputs, enriched once dbt exits
             hops = load_hops()
