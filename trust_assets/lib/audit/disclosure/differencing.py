@@ -24,6 +24,11 @@ attacker cannot yet rule out; the decision depends only on what is already publi
 known differences), never on the true value, so withholding (reason ``cross_release``) tells the attacker nothing
 (simulatable auditing, Kenthapadi, Mishra & Nissim 2005). The pinned case is rare: it needs a cell whose true count
 was 0 in some version and whose offset is 0, seen across many versions.
+
+``check_differencing`` leaves out cells this release withholds (``cross_release``, observation ``[0, inf)``): a pin of
+such a cell comes from earlier releases and the known differences alone (a correction that empties a cell whose
+earlier publication sat at the top of its class with offset 0), and no withholding now can undo it
+(docs/quality.md, "What the ledger cannot prevent").
 """
 
 from __future__ import annotations
@@ -253,7 +258,9 @@ def _changed_only(entries: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
 
 def check_differencing(entries: pd.DataFrame, ledger: pd.DataFrame, policy: DisclosurePolicy) -> list[Violation]:
     """Every count this release publishes, attacked with the ledger: a violation per product and measure where
-    some cell's true value would be narrowed below MIN_FEASIBLE candidates (this blocks publication)."""
+    some cell's true value would be narrowed below MIN_FEASIBLE candidates (this blocks publication). Cells
+    withheld as ``cross_release`` are left out: this release tells nothing about them, so their pin (if any) is not
+    this release's to prevent (see the module docstring)."""
     counts = entries[(entries["kind"] == "count") & entries["true_value"].notna()]
     if counts.empty:
         return []
@@ -261,8 +268,14 @@ def check_differencing(entries: pd.DataFrame, ledger: pd.DataFrame, policy: Disc
     violations = []
     for (name, measure), mine in counts.groupby(["product", "measure"], sort=True):
         known = histories(combined, str(name), str(measure))
+        # A cell this release withholds (observation [0, inf): reason cross_release) adds nothing to the attack: if
+        # it is pinned, earlier releases and the known differences alone pin it, and no withholding now can undo
+        # that (docs/quality.md, "What the ledger cannot prevent"). Only pins this release's publications make block.
+        withheld = set(mine.loc[mine["observed_low"].fillna(0.0).eq(0.0) & mine["observed_high"].isna(),
+                                "cell_key"].astype(str))
         pinned = [key for key in mine["cell_key"]
-                  if feasible_width(known[key], float(known[key].true_values[-1]), policy.rounding_base)
+                  if key not in withheld
+                  and feasible_width(known[key], float(known[key].true_values[-1]), policy.rounding_base)
                   < MIN_FEASIBLE]
         if pinned:
             violations.append(Violation(
