@@ -8,7 +8,6 @@ bug is fixed, so the workaround can go.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -19,9 +18,6 @@ from trust_assets.lib.registry.products import PRODUCTS
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark, pytest.mark.timeout(1800)]
 
-#: Not yet seen passing end to end (the shared machine was too loaded to finish four runs): opt in until it has.
-unverified = pytest.mark.skipif(os.environ.get("TRUST_TEST_SPARK_PARITY") != "1",
-                                reason="parity on Sail not yet verified end to end; set TRUST_TEST_SPARK_PARITY=1")
 
 #: One run of two months, then an incremental run of the third: small, and it crosses a session boundary.
 FIRST_RUN, SECOND_RUN = ["2025-01", "2025-02"], ["2025-03"]
@@ -159,7 +155,6 @@ def _published(root: Path, name: str):
     return frame.sort_values(list(product(name).grain)).reset_index(drop=True)
 
 
-@unverified
 def test_duckdb_and_sail_publish_identical_products(parity_homes):
     import pandas as pd
 
@@ -170,7 +165,6 @@ def test_duckdb_and_sail_publish_identical_products(parity_homes):
         pd.testing.assert_frame_equal(on_duckdb, on_spark, check_exact=True, obj=p.name)
 
 
-@unverified
 def test_duckdb_and_sail_give_the_same_check_results(parity_homes):
     (duck, duck_runs), (spark, spark_runs) = parity_homes["duckdb"], parity_homes["spark"]
     for duck_run, spark_run in zip(duck_runs, spark_runs, strict=True):
@@ -180,7 +174,6 @@ def test_duckdb_and_sail_give_the_same_check_results(parity_homes):
         assert any(not passed for passed, _ in on_spark.values()), "the tiny home has warn-level row rule findings"
 
 
-@unverified
 def test_sail_marts_are_delta_tables_that_extend_across_runs(parity_homes):
     """The second run (a new Spark session) found the marts by location and appended its month."""
     from deltalake import DeltaTable
