@@ -327,20 +327,12 @@ def test_ui_offers_no_single_check_or_partial_stage_that_cannot_work(webserver):
     assert runs["results"] == [], "a refused launch must not leave a run behind"
 
 
-def _page_text(dom: str) -> str:
-    import html
-    import re
-
-    text = re.sub(r"<(script|style)\b[^>]*>.*?</\1>", " ", dom, flags=re.S)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
-
-
 @pytest.mark.browser
 def test_ui_pages_render_in_chromium(webserver, tmp_path):
     """What a data engineer opens, rendered by headless Chromium with no network beyond the loopback: the global
     asset graph (every group, reference among them) and a published product's page (its description and the column
     table with the dbt descriptions); a screenshot of each is kept beside the test's files."""
-    from _browser import OFFLINE_FLAGS, chromium, run_chromium
+    from _browser import OFFLINE_FLAGS, chromium, page_text, run_chromium
 
     from trust_assets.lib.registry.products import product
 
@@ -353,7 +345,7 @@ def test_ui_pages_render_in_chromium(webserver, tmp_path):
         args = (*OFFLINE_FLAGS, "--virtual-time-budget=20000", "--window-size=1400,1000")
         dom = run_chromium(browser, tmp_path / f"profile-{label}", *args, "--dump-dom", url)
         assert dom.returncode == 0, dom.stderr[-2000:]
-        texts[label] = _page_text(dom.stdout)
+        texts[label] = page_text(dom.stdout)
         shot = tmp_path / f"{label}.png"
         taken = run_chromium(browser, tmp_path / f"profile-{label}-shot", *args, f"--screenshot={shot}", url)
         assert taken.returncode == 0 and shot.stat().st_size > 20_000, taken.stderr[-2000:]  # blank: a few KB

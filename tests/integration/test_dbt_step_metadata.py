@@ -1,5 +1,6 @@
 """What a data engineer sees on the dbt step in the UI: row counts and column lineage on the marts'
-materializations, and a failed blocking dbt check that names its month, rule, share, limit and example rows.
+materializations, and a failed blocking dbt check that names its month, rule, share, limit and example rows (in the
+event log, and on the check's page in the UI opened in headless Chromium).
 
 Both read the Dagster event log of real runs on the tiny home (the published home is built once per session; the
 failing run is one more month, ~30 s).
@@ -104,3 +105,33 @@ def test_failed_blocking_dbt_check_names_month_rule_share_limit_and_examples(pub
     # a passing check is left as dagster-dbt made it
     passing = evaluations["uc_claims_no_duplicates"]
     assert passing.passed and "rule" not in passing.metadata
+
+
+@pytest.mark.browser
+def test_the_failed_check_reads_the_same_in_the_ui(published_home, tiny_months, tmp_path):
+    """The same failing run, the check's page in the Dagster UI (headless Chromium, no network beyond the loopback):
+    it failed, with the rule and the limit."""
+    from _browser import OFFLINE_FLAGS, chromium, dagster_ui, page_text, run_chromium
+
+    from trust_assets.runs.execute import prepare_instance, run_months
+
+    _add_null_ids(published_home, tiny_months[1], share=0.05)
+    [outcome] = run_months(published_home, [tiny_months[1]], echo=lambda *_: None)
+    assert not outcome.success
+    instance = prepare_instance(published_home)
+    failed = [e.asset_check_evaluation_data
+              for e in _events(instance, outcome.run_id, dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+              if e.asset_check_evaluation_data.check_name == "uc_claims_ids_not_null"]
+    route = "/".join(failed[0].asset_key.path)
+    browser = chromium()
+    with dagster_ui(published_home, tmp_path / "webserver.log") as url:
+        page = f"{url}/assets/{route}?view=checks&checkDetail=uc_claims_ids_not_null"
+        args = (*OFFLINE_FLAGS, "--virtual-time-budget=20000", "--window-size=1400,1000")
+        dom = run_chromium(browser, tmp_path / "profile", *args, "--dump-dom", page)
+        shot = run_chromium(browser, tmp_path / "profile-shot", *args, f"--screenshot={tmp_path / 'check.png'}", page)
+    assert shot.returncode == 0 and (tmp_path / "check.png").stat().st_size > 20_000
+    text = page_text(dom.stdout)
+    (tmp_path / "check.txt").write_text(text)
+    assert "uc_claims_ids_not_null" in text and "Failed" in text, text[:2000]
+    for shown in ("ids_not_null", "excluded share at most 1.00%"):
+        assert shown in text, (shown, text[:3000])
