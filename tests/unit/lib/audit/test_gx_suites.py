@@ -84,27 +84,6 @@ def test_every_product_has_a_suite_without_ids_matching_the_policy():
         assert tuple(unique) == p.grain
 
 
-def test_every_suite_allows_exactly_the_reasons_and_statuses_the_audit_writes():
-    """A reason added to the policy (cross_release came with keyed rounding) must reach every suite, or a release
-    that uses it fails its expectations."""
-    import re
-
-    from trust_assets.lib.registry.cell_status import REASONS, STATUSES
-
-    for p in PRODUCTS:
-        raw = load_suite_dict(p.name)
-        regex = next(e["kwargs"]["regex"] for e in raw["expectations"]
-                     if e["type"] == "expect_column_values_to_match_regex" and e["kwargs"]["column"] == "suppression")
-        for alternatives in re.findall(r"\(\?:([a-z_|]+)\)", regex):
-            assert set(alternatives.split("|")) == set(REASONS), p.name
-        status_sets = [e["kwargs"]["value_set"] for e in raw["expectations"]
-                       if e["type"] == "expect_column_values_to_be_in_set"
-                       and e["kwargs"]["column"].endswith("_status")]
-        assert status_sets, p.name
-        for values in status_sets:
-            assert set(values) == set(STATUSES), p.name
-
-
 def test_good_candidate_passes_and_builds_data_docs(tmp_path):
     result = validate_candidate(LLM, llm_candidate(), params(None), data_docs_dir=tmp_path / "gx" / "run-1",
                                 run_id="run-1")
