@@ -79,7 +79,7 @@ def test_month_sensor_tick_and_ui_launch_on_postgres(postgres_home: TrustPaths, 
     run_id = _launch_from_ui(postgres_home, tiny_months[1])
     queued = instance.get_run_by_id(run_id)
     assert queued is not None and queued.status == dg.DagsterRunStatus.QUEUED
-    assert queued.tags.get("dagster/partition") == f"{tiny_months[1]}-01"
+    assert queued.tags.get("dagster/partition") == tiny_months[1]
     instance.dispose()
 
 
@@ -118,7 +118,7 @@ def _launch_from_ui(paths: TrustPaths, month: str) -> str:
         params = {"selector": {"repositoryLocationName": "trust_assets", "repositoryName": "__repository__",
                                "jobName": "monthly_products"},
                   "runConfigData": {},
-                  "executionMetadata": {"tags": [{"key": "dagster/partition", "value": f"{month}-01"}]}}
+                  "executionMetadata": {"tags": [{"key": "dagster/partition", "value": month}]}}
         for _ in range(60):  # the code location may still be loading
             body = httpx.post(url, json={"query": LAUNCH_RUN, "variables": {"executionParams": params}},
                               timeout=60).json()
