@@ -195,10 +195,16 @@ def margin_attack(seen: Versions, measure: str) -> list[str]:
     return pinned
 
 
-corrections = st.lists(
-    st.lists(st.tuples(st.sampled_from(["claimants", "employees", *BUSINESS, "outcome"]),
-                       st.integers(0, 10_000), st.integers(-3, 3).filter(bool)), min_size=1, max_size=3),
-    min_size=1, max_size=5)
+def corrections_of(max_delta: int, max_releases: int) -> st.SearchStrategy:
+    """Releases of 1-3 source corrections each: (kind, which cell, records added or removed, never 0)."""
+    return st.lists(
+        st.lists(st.tuples(st.sampled_from(["claimants", "employees", *BUSINESS, "outcome"]),
+                           st.integers(0, 10_000), st.integers(-max_delta, max_delta).filter(bool)),
+                 min_size=1, max_size=3),
+        min_size=1, max_size=max_releases)
+
+
+corrections = corrections_of(3, 5)
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -237,10 +243,7 @@ def test_a_cell_emptied_by_a_correction_is_withheld_and_does_not_block():
     assert brute_force_candidates(history) == {0}
 
 
-large_corrections = st.lists(
-    st.lists(st.tuples(st.sampled_from(["claimants", "employees", *BUSINESS, "outcome"]),
-                       st.integers(0, 10_000), st.integers(-40, 40).filter(bool)), min_size=1, max_size=3),
-    min_size=1, max_size=3)
+large_corrections = corrections_of(40, 3)
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
