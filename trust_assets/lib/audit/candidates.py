@@ -116,7 +116,7 @@ def build_release(paths: TrustPaths, months: list[str], run_id: str, engine: Eng
     past release exactly as it was protected then).
     """
     from trust_assets.lib.audit.disclosure.cellkey import CellKeys
-    from trust_assets.lib.audit.disclosure.differencing import ledger_entries
+    from trust_assets.lib.audit.disclosure.differencing import ledger_entries, pinned_by_history
     from trust_assets.lib.audit.disclosure.perturbation import protection_summary
     from trust_assets.lib.audit.disclosure.policy import load_policy
     from trust_assets.lib.audit.disclosure.protect import protect, suppression_counts
@@ -130,9 +130,11 @@ def build_release(paths: TrustPaths, months: list[str], run_id: str, engine: Eng
     keys = CellKeys.load(paths) if policy.cross_release == "keyed_rounding" else None
     published = protect(marts, policy, keys=keys, ledger=ledger)
     entries = ledger_entries(marts, published, policy, ledger, release_id=run_id, recorded_at=now_utc())
+    protection = protection_summary(marts, published, policy)
+    for name, pinned in pinned_by_history(entries, ledger, policy).items():  # a count, never which cells
+        protection[name]["cross_release_pinned_by_history"] = pinned
     release = Release(months, marts, published, suppression_counts(published), policy.version,
-                      ledger=ledger, ledger_version=seen, ledger_entries=entries,
-                      protection=protection_summary(marts, published, policy))
+                      ledger=ledger, ledger_version=seen, ledger_entries=entries, protection=protection)
     write_candidate_entries(paths, entries, run_id, seen)
     for p in PRODUCTS:
         result = replace_months(str(paths.candidate(p.name)), release.arrow(p.name), product=p.name,

@@ -66,7 +66,7 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
     (``publishing=False``) publishes nothing and rebuilds old versions on purpose, so they are not judged there."""
     from trust_assets.lib.audit.disclosure.cellkey import CellKeys
     from trust_assets.lib.audit.disclosure.compliance import check_compliance
-    from trust_assets.lib.audit.disclosure.differencing import check_differencing
+    from trust_assets.lib.audit.disclosure.differencing import check_differencing, pinned_by_history
     from trust_assets.lib.audit.disclosure.policy import load_policy
     from trust_assets.lib.audit.plausibility import check_release, load_plausibility, read_published
     from trust_assets.lib.publish.ledger import empty_ledger
@@ -74,8 +74,10 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
     policy = load_policy()
     keys = CellKeys.load(paths, create=False) if policy.cross_release == "keyed_rounding" else None
     violations = check_compliance(release.published, release.unprotected, policy, keys=keys)
-    differencing = [] if release.ledger_entries is None else check_differencing(
-        release.ledger_entries, release.ledger if release.ledger is not None else empty_ledger(), policy)
+    ledger = release.ledger if release.ledger is not None else empty_ledger()
+    differencing = [] if release.ledger_entries is None else check_differencing(release.ledger_entries, ledger,
+                                                                                 policy)
+    excused = {} if release.ledger_entries is None else pinned_by_history(release.ledger_entries, ledger, policy)
     suites = run_release_suites(paths, release, months, run_id)
     plausibility = load_plausibility()
     published = {p.name: read_published(paths, p.name) for p in PRODUCTS}
@@ -99,7 +101,7 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
                 {"violations": [v.as_dict() for v in mine[:20]], "policy_version": policy.version},
             ),
             _differencing_outcome([v for v in differencing if v.product == p.name], policy.version,
-                                  release.ledger_version),
+                                  release.ledger_version, excused.get(p.name, 0)),
             plausibility_outcome(findings[p.name], plausibility.label) if publishing else not_judged("plausibility"),
             retraction_outcome(paths, run_id, p.name, release.published[p.name], published[p.name])
             if publishing else not_judged("retractions"),
@@ -107,15 +109,22 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
     return Audit(checks, {name: s.data_docs_index for name, s in suites.items() if s.data_docs_index})
 
 
-def _differencing_outcome(mine: list[Any], policy_version: str, ledger_version: int | None) -> CheckOutcome:
-    """The cross-release check: this release attacked together with the ledger of every earlier release."""
+def _differencing_outcome(mine: list[Any], policy_version: str, ledger_version: int | None,
+                          pinned_by_history: int = 0) -> CheckOutcome:
+    """The cross-release check: this release attacked together with the ledger of every earlier release.
+
+    ``pinned_by_history`` cells are withheld now but pinned already by earlier releases and exactly known
+    corrections (docs/quality.md, "What the ledger cannot prevent"): they do not block, and are said."""
     against = "no earlier release" if ledger_version is None else f"release ledger v{ledger_version}"
+    excused = (f"; {pinned_by_history} withheld cell(s) were already pinned by earlier releases and the known "
+               "corrections (docs/quality.md)" if pinned_by_history else "")
     return CheckOutcome(
         "differencing", not mine,
-        f"no published count can be pinned by differencing against {against}" if not mine else
-        "; ".join(v.message for v in mine[:5]),
+        (f"no published count can be pinned by differencing against {against}" if not mine else
+         "; ".join(v.message for v in mine[:5])) + excused,
         {"violations": [v.as_dict() for v in mine[:20]], "policy_version": policy_version,
-         "ledger_version": -1 if ledger_version is None else ledger_version})
+         "ledger_version": -1 if ledger_version is None else ledger_version,
+         "pinned_by_history": pinned_by_history})
 
 
 def not_judged(name: str) -> CheckOutcome:

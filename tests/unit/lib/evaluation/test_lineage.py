@@ -97,7 +97,8 @@ PROTECTION = {"count_method": "keyed_rounding", "count_cells_published": 300, "c
               "count_abs_perturbation": 480.0, "pay_cells_published": 50, "pay_cells_rounded": 49,
               "columns": {"claimants": {"kind": "count", "published": 300, "perturbed": 240,
                                         "abs_perturbation": 480.0}},
-              "suppressed_by_rule": {"threshold": 12, "secondary": 5}, "cross_release_withheld": 0}
+              "suppressed_by_rule": {"threshold": 12, "secondary": 5}, "cross_release_withheld": 0,
+              "cross_release_pinned_by_history": 1}
 
 
 def test_disclosure_facet_counts_cells_per_rule_including_keyed_rounding(emitter: LineageEmitter) -> None:
@@ -107,6 +108,7 @@ def test_disclosure_facet_counts_cells_per_rule_including_keyed_rounding(emitter
     validate_event(complete)
     facet = complete["outputs"][0]["facets"][DISCLOSURE_FACET]
     assert facet["suppressedCells"] == 20 and facet["perturbedCells"] == 240 and facet["crossReleaseWithheld"] == 3
+    assert facet["pinnedByEarlierReleases"] == 1  # the limit of the guarantee is said, not hidden
     rules = {(r["rule"], r["action"]): r["cells"] for r in facet["protections"]}
     assert rules == {("cross_release", "suppressed"): 3, ("secondary", "suppressed"): 5,
                      ("threshold", "suppressed"): 12, ("keyed_rounding", "perturbed"): 240,

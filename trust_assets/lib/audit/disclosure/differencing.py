@@ -256,30 +256,51 @@ def _changed_only(entries: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
     return entries[~same.to_numpy(bool)].reset_index(drop=True)
 
 
+def _pins(entries: pd.DataFrame, ledger: pd.DataFrame, policy: DisclosurePolicy
+          ) -> dict[tuple[str, str], tuple[list[str], list[str]]]:
+    """Per (product, measure): the cell keys this release's publications would leave pinned, and the cells it
+    withholds (``cross_release``, observation ``[0, inf)``) that earlier releases and the known differences pin
+    already."""
+    counts = entries[(entries["kind"] == "count") & entries["true_value"].notna()]
+    if counts.empty:
+        return {}
+    combined = pd.concat([ledger, counts], ignore_index=True) if not ledger.empty else counts
+    out = {}
+    for (name, measure), mine in counts.groupby(["product", "measure"], sort=True):
+        known = histories(combined, str(name), str(measure))
+        withheld = set(mine.loc[mine["observed_low"].fillna(0.0).eq(0.0) & mine["observed_high"].isna(),
+                                "cell_key"].astype(str))
+        pinned = [str(key) for key in mine["cell_key"]
+                  if feasible_width(known[key], float(known[key].true_values[-1]), policy.rounding_base)
+                  < MIN_FEASIBLE]
+        out[(str(name), str(measure))] = ([k for k in pinned if k not in withheld],
+                                          [k for k in pinned if k in withheld])
+    return out
+
+
 def check_differencing(entries: pd.DataFrame, ledger: pd.DataFrame, policy: DisclosurePolicy) -> list[Violation]:
     """Every count this release publishes, attacked with the ledger: a violation per product and measure where
     some cell's true value would be narrowed below MIN_FEASIBLE candidates (this blocks publication). Cells
     withheld as ``cross_release`` are left out: this release tells nothing about them, so their pin (if any) is not
-    this release's to prevent (see the module docstring)."""
-    counts = entries[(entries["kind"] == "count") & entries["true_value"].notna()]
-    if counts.empty:
-        return []
-    combined = pd.concat([ledger, counts], ignore_index=True) if not ledger.empty else counts
+    this release's to prevent (see the module docstring); ``pinned_by_history`` counts them."""
     violations = []
-    for (name, measure), mine in counts.groupby(["product", "measure"], sort=True):
-        known = histories(combined, str(name), str(measure))
-        # A cell this release withholds (observation [0, inf): reason cross_release) adds nothing to the attack: if
-        # it is pinned, earlier releases and the known differences alone pin it, and no withholding now can undo
-        # that (docs/quality.md, "What the ledger cannot prevent"). Only pins this release's publications make block.
-        withheld = set(mine.loc[mine["observed_low"].fillna(0.0).eq(0.0) & mine["observed_high"].isna(),
-                                "cell_key"].astype(str))
-        pinned = [key for key in mine["cell_key"]
-                  if key not in withheld
-                  and feasible_width(known[key], float(known[key].true_values[-1]), policy.rounding_base)
-                  < MIN_FEASIBLE]
+    # A cell this release withholds (observation [0, inf): reason cross_release) adds nothing to the attack: if it
+    # is pinned, earlier releases and the known differences alone pin it, and no withholding now can undo that
+    # (docs/quality.md, "What the ledger cannot prevent"). Only pins this release's publications make block.
+    for (name, measure), (pinned, _) in _pins(entries, ledger, policy).items():
         if pinned:
             violations.append(Violation(
-                str(name), "differencing", str(measure), len(pinned),
+                name, "differencing", measure, len(pinned),
                 f"{len(pinned)} cell(s) of {measure} could be pinned to one value by differencing this release "
                 "against the ledger of earlier releases", tuple({"cell_key": k} for k in pinned[:5])))
     return violations
+
+
+def pinned_by_history(entries: pd.DataFrame, ledger: pd.DataFrame, policy: DisclosurePolicy) -> dict[str, int]:
+    """Per product, how many count cells this release withholds that earlier releases plus exactly known
+    corrections already pin (the limit of the guarantee, docs/quality.md): counted so the report can say how
+    often it happened, never which cells."""
+    out: dict[str, int] = {}
+    for (name, _), (_, excused) in _pins(entries, ledger, policy).items():
+        out[name] = out.get(name, 0) + len(excused)
+    return out

@@ -129,6 +129,7 @@ def _disclosure_facet_class() -> type:
         suppressions: list[dict[str, Any]] = attr.field(factory=list)
         perturbedCells: int | None = None
         crossReleaseWithheld: int | None = None
+        pinnedByEarlierReleases: int | None = None
         protections: list[dict[str, Any]] | None = None
         perturbations: list[dict[str, Any]] | None = None
 
@@ -160,6 +161,7 @@ def _protection_fields(protection: Mapping[str, Any], rows: list[dict[str, Any]]
                         if published else 0.0})
     return {"perturbedCells": int(protection["count_cells_perturbed"]),
             "crossReleaseWithheld": int(by_rule.get("cross_release", 0)),
+            "pinnedByEarlierReleases": int(protection.get("cross_release_pinned_by_history", 0)),
             "protections": rules, "perturbations": columns}
 
 

@@ -32,6 +32,9 @@ def protection_cell(version: ProductVersion) -> str:
         if touched.get("pay_cells_published"):
             items.append(f"<li>rounded, pay: {int(touched.get('pay_cells_rounded', 0)):,} of "
                          f"{int(touched['pay_cells_published']):,} published pay statistics</li>")
+    if touched.get("cross_release_pinned_by_history"):
+        items.append(f"<li>withheld, cross_release, already pinned by earlier versions and known corrections: "
+                     f"{int(touched['cross_release_pinned_by_history']):,} (docs/quality.md)</li>")
     items += [f"<li class=\"muted\">{esc(k)}: {v:,}</li>" for k, v in sorted(version.suppressed.items())]
     if not items:
         return "0"
