@@ -98,7 +98,22 @@ def tick(definitions):
 
 
 def requested(data) -> list[str]:
-    return sorted(r.partition_key for r in data.run_requests)
+    """Every month the tick's run requests cover: one partition, or a contiguous range in one run."""
+    return requested_months(data.run_requests)
+
+
+def requested_months(requests) -> list[str]:
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from trust_assets.lib.months import month_range
+
+    months = []
+    for r in requests:
+        if r.partition_key is not None:
+            months.append(r.partition_key)
+        else:
+            months += month_range(r.tags[ASSET_PARTITION_RANGE_START_TAG], r.tags[ASSET_PARTITION_RANGE_END_TAG])
+    return sorted(months)
 
 
 def cohorts_followed_up_by(month: str) -> set[str]:
@@ -114,6 +129,7 @@ def keys(months) -> list[str]:
 def test_first_tick_requests_every_month_then_skips_until_something_changes(tiny_home, tiny_months, tick):
     first = tick(None)
     assert requested(first) == keys(tiny_months)
+    assert len(first.run_requests) == 1, "contiguous months are one run, as `trust run` builds them"
     versions = current_versions(tiny_home)
     assert json.loads(first.cursor) == versions
     for request in first.run_requests:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from trust_assets.lib.months import month_range, shift_month
+from trust_assets.lib.months import month_range, parse_month, shift_month
 
 MONTH_KEY_FORMAT = "%Y-%m"
 
@@ -25,3 +25,12 @@ def release_id(context: dg.AssetExecutionContext) -> str:
     its root run audited, and its publish must not commit a product the root run already committed.
     """
     return context.run.root_run_id or context.run.run_id
+
+
+def partition_range_tags(months: list[str]) -> dict[str, str]:
+    """Tags that make one run cover a contiguous range of monthly partitions (single-run backfill): how
+    ``trust run`` and the sensor build a block of months in one run."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    return {ASSET_PARTITION_RANGE_START_TAG: parse_month(months[0]),
+            ASSET_PARTITION_RANGE_END_TAG: parse_month(months[-1])}

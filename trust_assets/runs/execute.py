@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from trust_assets.lib.months import contiguous_blocks, parse_month
+from trust_assets.lib.months import contiguous_blocks
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.runs.instance import prepare_instance
 from trust_assets.runs.lock import run_lock
@@ -77,14 +77,6 @@ def quiet_run_config(versions: dict[str, int] | None, log_level: str, share_prof
     pins = {"versions": dict(versions or {}), "share_profile": share_profile}
     return {"resources": {"source_pins": {"config": pins}},
             "loggers": {"console": {"config": {"log_level": log_level}}}}
-
-
-def partition_range_tags(months: list[str]) -> dict[str, str]:
-    """Tags that make one run cover a contiguous range of monthly partitions (single-run backfill)."""
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
-    return {ASSET_PARTITION_RANGE_START_TAG: parse_month(months[0]),
-            ASSET_PARTITION_RANGE_END_TAG: parse_month(months[-1])}
 
 
 def run_months(paths: TrustPaths, months: list[str], versions: dict[str, int] | None = None, *,
@@ -150,6 +142,7 @@ def _run_block(paths: TrustPaths, instance: DagsterInstance, block: list[str], v
                quiet: bool) -> RunOutcome:
     from trust_assets.definitions import defs
     from trust_assets.defs.jobs import MONTHLY_JOB
+    from trust_assets.defs.partitions import partition_range_tags
     from trust_assets.runs.progress import RunProgress, captured_output, now, summary_lines
     from trust_assets.runs.recovery import PROCESS_TAG, process_identity
 

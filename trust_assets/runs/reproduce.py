@@ -15,7 +15,7 @@ from typing import Any
 from trust_assets.lib.months import parse_month
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.storage import delta_table, is_delta_table
-from trust_assets.runs.execute import failure_message, partition_range_tags, quiet_run_config
+from trust_assets.runs.execute import failure_message, quiet_run_config
 from trust_assets.runs.instance import prepare_instance
 from trust_assets.runs.lock import run_lock
 
@@ -83,6 +83,8 @@ def reproduce_publication(paths: TrustPaths, spec: str, echo: Callable[[str], No
         raise ReproduceError(f"cannot rebuild {name} v{entry['version']}: {exc}") from None
     echo(f"[reproduce] {name} v{entry['version']}: months {months[0]}..{months[-1]} from "
          + ", ".join(f"{k}@v{v}" for k, v in sources.items()))
+    from trust_assets.defs.partitions import partition_range_tags
+
     instance = prepare_instance(paths)
     with warnings_hidden(quiet):  # building the definitions is where Dagster's beta warnings are raised
         job = defs().resolve_job_def(MONTHLY_JOB)

@@ -44,3 +44,8 @@ def test_latency_section_reports_each_span_and_the_target():
                                                                       "python": "p", "packages": "x"})
     assert "| last commit to release | 60.0 s |" in text
     assert "70.0 s, met" in text
+    assert "| of which: run started to release | - |" in text  # no run times recorded: said, not invented
+
+    timed = Latency("2025-03", {"dwp/uc_claims": 101.0}, 161.0, None, "abc", requested=125.0, started=132.5)
+    assert timed.breakdown() == {"last commit to the sensor's run request": 24.0,
+                                 "run requested to started (queue, launch)": 7.5, "run started to release": 28.5}

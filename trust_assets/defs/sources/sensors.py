@@ -8,6 +8,7 @@ and stands in for months no release built yet.
 Months touched are read from the Delta log's file statistics (no data file is read): a new month appends files for
 that month; a late correction removes and re-adds an earlier month's files. Outcome cohorts whose follow-up month
 just arrived (cohort + 3 and + 6 months) are requested too, since their outcomes only now became observable.
+Contiguous months are requested as one run (a single-run partition range, as ``trust run`` builds them).
 """
 
 
@@ -16,9 +17,9 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from trust_assets.defs.partitions import monthly_partitions
+from trust_assets.defs.partitions import monthly_partitions, partition_range_tags
 from trust_assets.defs.resources import TrustStorage
-from trust_assets.lib.months import shift_month
+from trust_assets.lib.months import contiguous_blocks, shift_month
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.products import FOLLOW_UP_MONTHS, OUTCOME_SOURCE
 from trust_assets.lib.registry.sources import SOURCE_TABLES
@@ -118,10 +119,15 @@ def build_sensor(job_name: str) -> dg.SensorDefinition:
         months = new_work(paths, current, seen, sorted(m for m in buildable if m in existing))
         pins = {"resources": {"source_pins": {"config": {"versions": current}}}}
         versions_tag = ",".join(f"{k}@{v}" for k, v in sorted(current.items()))
+        tags = {"trust/trigger": "new_source_versions", "trust/source_versions": versions_tag}
+        # One run per contiguous block of months, as `trust run` does: a new month whose commits also touched the
+        # two months before it is one run of three, not three runs the new month waits behind (the latency).
         requests = [
-            dg.RunRequest(run_key=f"{m}:{versions_tag}", partition_key=m, run_config=pins,
-                          tags={"trust/trigger": "new_source_versions", "trust/source_versions": versions_tag})
-            for m in months
+            dg.RunRequest(run_key=f"{block[0]}:{versions_tag}", partition_key=block[0], run_config=pins, tags=tags)
+            if len(block) == 1 else
+            dg.RunRequest(run_key=f"{block[0]}..{block[-1]}:{versions_tag}", run_config=pins,
+                          tags={**tags, **partition_range_tags(block)})
+            for block in contiguous_blocks(months)
         ]
         if not requests:
             return dg.SensorResult(skip_reason="every month is published from the current department versions",
