@@ -131,10 +131,15 @@ def _stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def webserver(tiny_home: TrustPaths, tmp_path: Path) -> Iterator[Webserver]:
+    from dagster import DagsterInstance
+
     from trust_assets.runs.instance import DAGSTER_YAML
+    from trust_assets.runs.ui import register_held_months
 
     tiny_home.ensure()
     (tiny_home.dagster_home / "dagster.yaml").write_text(DAGSTER_YAML + DEFAULT_COORDINATOR)
+    with DagsterInstance.from_config(str(tiny_home.dagster_home)) as instance:
+        register_held_months(tiny_home, instance)  # as `trust ui` does before it starts the webserver
     port = free_port()
     log = tmp_path / "webserver.log"
     executable = Path(sys.executable).parent / "dagster-webserver"
@@ -356,3 +361,115 @@ def test_ui_pages_render_in_chromium(webserver, tmp_path):
     page = texts["product"]
     assert product(name).description.split(".")[0] in page, page[:800]
     assert "Columns" in page and "First day of the month." in page, page[:1500]
+
+
+PARTITIONS_QUERY = """
+query MonthlyPartitions($selector: RepositorySelector!) {
+  assetNodes { assetKey { path } isPartitioned partitionKeysByDimension { partitionKeys } }
+  partitionSetsOrError(repositorySelector: $selector, pipelineName: "monthly_products") {
+    __typename
+    ... on PartitionSets { results { partitionsOrError { ... on Partitions { results { name } } } } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+SENSOR_DRY_RUN = """
+mutation DryRun($selector: SensorSelector!, $cursor: String) {
+  sensorDryRun(selectorData: $selector, cursor: $cursor) {
+    __typename
+    ... on DryRunInstigationTick {
+      evaluationResult {
+        runRequests { runKey }
+        dynamicPartitionsRequests { partitionKeys partitionsDefName type }
+        skipReason
+        error { message }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def _offered_months(server: Webserver, repository: str) -> dict[str, list[str]]:
+    """The partition keys the UI offers (what the backfill dialog selects by default): per partitioned asset, and
+    for the job (its partition set)."""
+    selector = {"repositoryLocationName": LOCATION, "repositoryName": repository}
+    data = server.graphql(PARTITIONS_QUERY, {"selector": selector})
+    offered = {"/".join(n["assetKey"]["path"]): n["partitionKeysByDimension"][0]["partitionKeys"]
+               for n in data["assetNodes"] if n["isPartitioned"]}
+    sets = data["partitionSetsOrError"]
+    assert sets["__typename"] == "PartitionSets", sets
+    [partition_set] = sets["results"]
+    offered[f"job {JOB}"] = [p["name"] for p in partition_set["partitionsOrError"]["results"]]
+    return offered
+
+
+def _append_next_month(paths: TrustPaths, month: str) -> None:
+    """Every monthly-stock department delivers ``month``: its month before's rows again, dated ``month``."""
+    import pyarrow as pa
+    from _corpus import append_source_rows, month_rows, read_source
+
+    from trust_assets.lib.months import first_day, shift_month
+    from trust_assets.lib.sources.volume import MONTHLY_STOCK_TABLES
+
+    for key in MONTHLY_STOCK_TABLES:
+        rows = month_rows(read_source(paths.root, key), shift_month(month, -1))
+        rows = rows.set_column(rows.schema.get_field_index("month"), "month",
+                               pa.array([first_day(month)] * rows.num_rows, pa.date32()))
+        append_source_rows(paths.root, key, rows)
+
+
+def test_ui_offers_exactly_the_months_with_source_data_and_a_new_month_without_reload(webserver, tiny_months):
+    """Issue 10 item 6: the backfill dialog's defaults (every partition the UI offers) fall on months that have
+    data, from the first to the last month every monthly source holds; a month a department delivers later is
+    added by the sensor's tick, and the running webserver offers it with no code-location reload."""
+    import json
+
+    from dagster import DagsterInstance
+
+    from trust_assets.lib.months import shift_month
+    from trust_assets.lib.sources.delta_pins import latest_version
+
+    repository = _repository(webserver)["name"]
+    offered = _offered_months(webserver, repository)
+    assert len(offered) > 10 and "published/local_labour_market_monthly" in offered  # the probe saw the assets
+    assert {key: keys for key, keys in offered.items() if keys != tiny_months} == {}, tiny_months
+
+    # a month with no data, launched through the API by hand (the UI never offers it): the run stops in its first
+    # step, naming the month and the months there are, before any source is read, dbt or any publication
+    empty = shift_month(tiny_months[0], -1)
+    params = {"selector": {"repositoryLocationName": LOCATION, "repositoryName": repository, "jobName": JOB},
+              "runConfigData": {}, "executionMetadata": {"tags": [{"key": "dagster/partition", "value": empty}]}}
+    launched = webserver.graphql(LAUNCH_SUBSET, {"executionParams": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    assert _wait_for_run(webserver, run_id) == "FAILURE"
+    failure = _failure(webserver.paths, run_id)
+    assert f"{empty} is not a month the department tables hold (the monthly partitions are " \
+        f"{tiny_months[0]}..{tiny_months[-1]}" in failure and "pinned_sources" in failure, failure
+    assert _step_starts(webserver.paths, run_id) == 1, failure  # pinned_sources alone: no dbt, no publication
+
+    versions = {t.key: latest_version(str(webserver.paths.source_table(t.dept, t.table))) for t in SOURCE_TABLES}
+    new = shift_month(tiny_months[-1], 1)
+    _append_next_month(webserver.paths, new)
+    assert _offered_months(webserver, repository)[f"job {JOB}"] == tiny_months, "offered before anyone saw it"
+
+    # the sensor's tick, evaluated by the running code location (a dry run: what the daemon would do)
+    sensor = {"repositoryLocationName": LOCATION, "repositoryName": repository, "sensorName": "new_source_versions"}
+    tick = webserver.graphql(SENSOR_DRY_RUN, {"selector": sensor, "cursor": json.dumps(versions)})["sensorDryRun"]
+    assert tick["__typename"] == "DryRunInstigationTick", tick
+    result = tick["evaluationResult"]
+    assert result["error"] is None, result["error"]
+    assert result["dynamicPartitionsRequests"] == [
+        {"partitionKeys": [new], "partitionsDefName": "months", "type": "ADD_PARTITIONS"}]
+    requested = {r["runKey"].split(":")[0] for r in result["runRequests"]}
+    assert requested == {new, shift_month(new, -3), shift_month(new, -6)}  # the month and the cohorts it follows up
+
+    # the daemon applies the tick's partition requests to the instance; the webserver reads them from there
+    with DagsterInstance.from_config(str(webserver.paths.dagster_home)) as instance:
+        for request in result["dynamicPartitionsRequests"]:
+            instance.add_dynamic_partitions(request["partitionsDefName"], request["partitionKeys"])
+    offered = _offered_months(webserver, repository)
+    assert {key: keys for key, keys in offered.items() if keys != [*tiny_months, new]} == {}

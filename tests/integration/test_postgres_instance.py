@@ -47,6 +47,7 @@ def test_month_sensor_tick_and_ui_launch_on_postgres(postgres_home: TrustPaths, 
     from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
     from trust_assets.definitions import defs
+    from trust_assets.defs.partitions import register_months
     from trust_assets.runs.execute import run_months
     from trust_assets.runs.instance import prepare_instance
 
@@ -70,7 +71,8 @@ def test_month_sensor_tick_and_ui_launch_on_postgres(postgres_home: TrustPaths, 
     sensor = definitions.resolve_sensor_def("new_source_versions")
     from trust_assets.defs.resources import TrustStorage
 
-    context = dg.build_sensor_context(instance=instance, repository_def=definitions.get_repository_def(),
+    context = dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(),
+                                      repository_def=definitions.get_repository_def(),
                                       resources={"trust": TrustStorage()})
     tick = sensor.evaluate_tick(context)
     # every month but the one just published: the sensor compares with the latest release's pins (issue 10)
@@ -78,6 +80,9 @@ def test_month_sensor_tick_and_ui_launch_on_postgres(postgres_home: TrustPaths, 
     [request] = tick.run_requests
     assert (request.tags[ASSET_PARTITION_RANGE_START_TAG], request.tags[ASSET_PARTITION_RANGE_END_TAG]) == \
         (tiny_months[1], tiny_months[-1])
+    # the months `trust run` did not register become partitions, as the daemon applies the tick's requests
+    assert [list(r.partition_keys) for r in tick.dynamic_partitions_requests] == [tiny_months[1:]]
+    register_months(instance, tiny_months[1:])
 
     # the UI's GraphQL launch: queued in Postgres for the daemon
     run_id = _launch_from_ui(postgres_home, tiny_months[1])

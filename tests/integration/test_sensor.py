@@ -87,14 +87,16 @@ def definitions() -> dg.Definitions:
 def tick(definitions):
     """Evaluate the sensor once, as the daemon would, from a cursor; returns its execution data."""
     sensor = definitions.resolve_sensor_def(SENSOR)
-    instance = dg.DagsterInstance.ephemeral()
 
-    def evaluate(cursor: str | None):
-        context = dg.build_sensor_context(instance=instance, repository_def=definitions.get_repository_def(),
-                                          cursor=cursor, resources={"trust": TrustStorage()})
-        return sensor.evaluate_tick(context)
+    # persistent, as the daemon's: run requests for the month partitions are checked against the instance's
+    with dg.instance_for_test() as instance:
+        def evaluate(cursor: str | None):
+            context = dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(), cursor=cursor,
+                                              repository_def=definitions.get_repository_def(),
+                                              resources={"trust": TrustStorage()})
+            return sensor.evaluate_tick(context)
 
-    return evaluate
+        yield evaluate
 
 
 def requested(data) -> list[str]:
@@ -130,6 +132,9 @@ def test_first_tick_requests_every_month_then_skips_until_something_changes(tiny
     first = tick(None)
     assert requested(first) == keys(tiny_months)
     assert len(first.run_requests) == 1, "contiguous months are one run, as `trust run` builds them"
+    # each month becomes a partition (the UI offers it) in the tick that requests it: the daemon adds them first
+    assert [(r.partitions_def_name, list(r.partition_keys)) for r in first.dynamic_partitions_requests] == [
+        ("months", keys(tiny_months))]
     versions = current_versions(tiny_home)
     assert json.loads(first.cursor) == versions
     for request in first.run_requests:
@@ -223,10 +228,13 @@ def test_after_a_cli_run_the_sensor_requests_nothing_then_only_new_work(tiny_hom
     """A ``trust run`` of every month, then the UI's sensor: on its first tick (no cursor, as after a daemon
     restart) and with a stale cursor it requests nothing, since every month is published from the current
     versions. A new month then requests exactly that month and the cohorts it follows up."""
+    from trust_assets.defs.partitions import registered_months
     from trust_assets.runs.execute import run_months
+    from trust_assets.runs.instance import prepare_instance
 
     [outcome] = run_months(tiny_home, tiny_months, echo=lambda *_: None)
     assert outcome.success, outcome.message
+    assert registered_months(prepare_instance(tiny_home)) == tiny_months  # the months the UI now offers
     stale = json.dumps(dict.fromkeys(current_versions(tiny_home), 0))
     for cursor in (None, stale):
         data = tick(cursor)

@@ -8,6 +8,7 @@ default: it only writes a record (and posts to ``TRUST_ALERT_WEBHOOK`` when set)
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import time
@@ -56,14 +57,35 @@ def department_observation_sensor(department_tables: dg.AssetsDefinition) -> dg.
         f"cron_tick_passed('{OBSERVATION_CRON}')); builds nothing.")
 
 
-def monthly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.UnresolvedPartitionedAssetScheduleDefinition:
-    """Builds the month that just became due, on the day after the slowest department delivers (06:00 UTC)."""
+def monthly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    """Builds the month that just became due, on the day after the slowest department delivers (06:00 UTC).
+
+    The month is last calendar month at the tick; when the department tables do not hold it yet the tick skips and
+    says which months they hold (a month with no data is never run). Monthly partitions are dynamic
+    (defs/partitions.py): the month is registered as a partition before its run is requested.
+    """
     day = min(28, product_due_after_month_end().days + 1)
-    return dg.build_schedule_from_partitioned_job(
-        job, name="monthly_products_schedule", day_of_month=day, hour_of_day=6,
-        description=f"Build last month's products on day {day} of each month, after every department's "
-        "delivery (the sensor usually builds it earlier, as soon as the data arrives).",
-        default_status=dg.DefaultScheduleStatus.STOPPED)
+
+    @dg.schedule(job=job, cron_schedule=f"0 6 {day} * *", name="monthly_products_schedule",
+                 default_status=dg.DefaultScheduleStatus.STOPPED,
+                 description=f"Build last month's products on day {day} of each month, after every department's "
+                 "delivery (the sensor usually builds it earlier, as soon as the data arrives).")
+    def monthly_products_schedule(context: dg.ScheduleEvaluationContext, trust: TrustStorage
+                                  ) -> dg.RunRequest | dg.SkipReason:
+        from trust_assets.defs.partitions import register_months
+        from trust_assets.lib.months import shift_month
+        from trust_assets.lib.sources.available import source_months
+
+        month = shift_month((context.scheduled_execution_time or dt.datetime.now(dt.UTC)).date(), -1)
+        held = source_months(trust.paths())
+        if month not in held:
+            span = f"{held[0]}..{held[-1]}" if held else "no months"
+            return dg.SkipReason(f"no source data for {month} yet (the department tables hold {span})")
+        register_months(context.instance, [month])
+        return dg.RunRequest(run_key=f"schedule:{month}", partition_key=month,
+                             tags={"trust/trigger": "monthly_products_schedule"})
+
+    return monthly_products_schedule
 
 
 def alert_record(context: dg.RunFailureSensorContext) -> dict[str, Any]:

@@ -1,21 +1,98 @@
-"""Monthly partitions: one partition per calendar month of labour market data."""
+"""Monthly partitions: one partition per calendar month the department tables hold.
+
+The partitions are Dagster *dynamic* partitions, kept in the instance: a month becomes a partition when it is
+observed in every monthly-stock source (``lib/sources/available.py``), by whoever sees it first: the
+``new_source_versions`` sensor (in the same tick that requests its run, as ``dynamic_partitions_requests``
+the daemon applies first), ``trust run``, ``trust ui`` at start and the
+schedule. So the UI (asset pages, the backfill dialog's default range) offers exactly the months that have data, a
+new month appears without reloading the code location, and building the definitions reads nothing under
+``TRUST_HOME`` (one code location serves any root). A fixed time window could do neither: its bounds would be read
+from the data when the definitions load, and a month delivered later would need a reload before the sensor could
+request it.
+
+Keys are spelt ``YYYY-MM``, as on the command line (``trust run --months 2025-01``), in run tags and in the UI, and
+kept in calendar order (a month registered late is put in its place), so a range ``2025-01...2025-06`` in the UI is
+the same six months as ``trust run --months 2025-01..2025-06``. Month arithmetic stays in ``lib/months.py``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import dagster as dg
 
-from trust_assets.lib.months import month_range, parse_month, shift_month
+from trust_assets.lib.months import month_range, parse_month
 
-MONTH_KEY_FORMAT = "%Y-%m"
+MONTHS_PARTITIONS = "months"
 
-#: Early enough for any synthetic start; months with no data are never requested by the sensor. Keys are spelt
-#: ``YYYY-MM``, as on the command line (``trust run --months 2025-01``), in run tags and in the UI.
-monthly_partitions = dg.MonthlyPartitionsDefinition(start_date="2020-01", end_offset=1, fmt=MONTH_KEY_FORMAT)
+monthly_partitions = dg.DynamicPartitionsDefinition(name=MONTHS_PARTITIONS)
 
 
-def months_in_window(window: dg.TimeWindow) -> list[str]:
-    """``YYYY-MM`` for every month in a partition time window (a backfill range runs as one window)."""
-    return month_range(window.start.date(), shift_month(window.end.date(), -1))
+def partition_months(context: dg.AssetExecutionContext) -> list[str]:
+    """``YYYY-MM`` for every month a run builds: its partition, or the range of a single-run backfill.
+
+    Worked out from the range's first and last month in calendar order, so it never depends on the order the
+    instance stores the keys in. A run for a month that is no partition (launched through the API by hand: the UI
+    offers none) or for a key that is not a month (typed into the UI's "add partition") fails here, before any
+    source is pinned, saying which months there are.
+    """
+    keys = context.partition_key_range
+    unknown = [k for k in {keys.start, keys.end} if not context.instance.has_dynamic_partition(MONTHS_PARTITIONS, k)]
+    if unknown:
+        held = registered_months(context.instance)
+        span = f"{held[0]}..{held[-1]}" if held else "none yet"
+        raise dg.Failure(f"{', '.join(sorted(unknown))} is not a month the department tables hold (the monthly "
+                         f"partitions are {span}; a month becomes one when its data arrives)")
+    try:
+        return month_range(parse_month(keys.start), parse_month(keys.end))
+    except ValueError as exc:
+        raise dg.Failure(f"partition {keys.start}..{keys.end}: {exc}") from None
+
+
+def registered_months(instance: dg.DagsterInstance) -> list[str]:
+    """The months the instance knows as partitions, in its order (calendar order, see ``register_months``)."""
+    return list(instance.get_dynamic_partitions(MONTHS_PARTITIONS))
+
+
+def partition_requests(known: Sequence[str], months: Iterable[str]
+                       ) -> list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest]:
+    """What makes every month a partition while keeping calendar order (empty when all are known).
+
+    Dagster orders dynamic partitions by when they were added, and a UI range or a run's partition range covers
+    the keys between its ends in that order. A month older than the newest partition (a department delivering
+    history late) is therefore not appended: the partitions after it are deleted and re-added behind it, in one
+    list of requests applied in order. A key only names a month: materializations, checks and run history are
+    stored by key and survive the re-adding.
+    """
+    new = sorted({parse_month(m) for m in months} - set(known))
+    if not new:
+        return []
+    later = [k for k in known if k > new[0]]
+    requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
+    if later:
+        requests.append(monthly_partitions.build_delete_request(later))
+    requests.append(monthly_partitions.build_add_request(sorted({*new, *later})))
+    return requests
+
+
+def new_months(requests: Sequence[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest],
+               known: Sequence[str]) -> list[str]:
+    """The months a list of ``partition_requests`` adds that were not partitions before."""
+    return sorted({k for r in requests if isinstance(r, dg.AddDynamicPartitionsRequest)
+                   for k in r.partition_keys} - set(known))
+
+
+def register_months(instance: dg.DagsterInstance, months: Iterable[str]) -> list[str]:
+    """Apply ``partition_requests`` to the instance (as the daemon applies a sensor's); returns the new months."""
+    known = registered_months(instance)
+    requests = partition_requests(known, months)
+    for request in requests:
+        if isinstance(request, dg.DeleteDynamicPartitionsRequest):
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(MONTHS_PARTITIONS, key)
+        else:
+            instance.add_dynamic_partitions(MONTHS_PARTITIONS, list(request.partition_keys))
+    return new_months(requests, known)
 
 
 def release_id(context: dg.AssetExecutionContext) -> str:

@@ -87,11 +87,13 @@ def run_months(paths: TrustPaths, months: list[str], versions: dict[str, int] | 
     ``quiet`` is the console of ``trust run`` without ``-v``: a line per stage and a summary, Dagster's and dbt's
     output in the run's log file under ``trust/logs/``, and no library warnings.
     """
+    from trust_assets.defs.partitions import register_months
     from trust_assets.runs.recovery import recover
 
     instance = prepare_instance(paths)
     with run_lock(paths, echo), stop_on_sigterm(), warnings_hidden(quiet):
         recover(paths, instance, echo)
+        register_months(instance, months)  # a month run from the command line is a partition the UI shows
         if not share_profile:  # observation reads the Delta logs directly; a share-only trust cannot
             observe_sources(instance)
         return [_run_block(paths, instance, block, versions, tags, echo, "CRITICAL" if quiet else log_level,

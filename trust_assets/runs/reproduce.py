@@ -66,6 +66,7 @@ def reproduce_publication(paths: TrustPaths, spec: str, echo: Callable[[str], No
     """
     from trust_assets.definitions import defs
     from trust_assets.defs.jobs import MONTHLY_JOB
+    from trust_assets.defs.partitions import register_months
     from trust_assets.defs.publish.assets import published_key
     from trust_assets.lib.registry.products import PRODUCTS
     from trust_assets.lib.sources.available import check_pins
@@ -86,6 +87,7 @@ def reproduce_publication(paths: TrustPaths, spec: str, echo: Callable[[str], No
     from trust_assets.defs.partitions import partition_range_tags
 
     instance = prepare_instance(paths)
+    register_months(instance, months)  # published months are partitions already, unless the instance is new
     with warnings_hidden(quiet):  # building the definitions is where Dagster's beta warnings are raised
         job = defs().resolve_job_def(MONTHLY_JOB)
     published = {published_key(p) for p in PRODUCTS}

@@ -129,7 +129,8 @@ def test_snapshot_has_the_trust_stages_and_their_blocking_checks(snapshot):
                           "plausibility": True, "retractions": True}
         assert assets[f"published/{product}"]["deps"] == [f"candidates/{product}"]
         assert assets[f"candidates/{product}"]["deps"] == [f"warehouse/{product}"]
-        assert assets[f"published/{product}"]["partitions"]["type"] == "MonthlyPartitionsDefinition"
+        assert assets[f"published/{product}"]["partitions"] == {"type": "DynamicPartitionsDefinition",
+                                                             "name": 'Dynamic partitions: "months"'}
     assert snapshot["sensors"]["new_source_versions"]["job"] == "monthly_products"
     assert snapshot["jobs"]["monthly_products"]["executor"] == "in_process"
 

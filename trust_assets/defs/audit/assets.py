@@ -9,7 +9,7 @@ compliance check as blocking checks; the publish step runs only if all of them p
 
 import dagster as dg
 
-from trust_assets.defs.partitions import monthly_partitions, months_in_window, release_id
+from trust_assets.defs.partitions import monthly_partitions, partition_months, release_id
 from trust_assets.defs.resources import SourcePins, TransformEngine, TrustStorage
 from trust_assets.lib.registry.products import PRODUCTS, Product
 
@@ -70,7 +70,7 @@ def release_candidates(context: dg.AssetExecutionContext, trust: TrustStorage, s
     from trust_assets.lib.publish.lineage import audit_inputs, candidate_outputs
 
     paths = trust.paths()
-    months = months_in_window(context.partition_time_window)
+    months = partition_months(context)
     with stage(LineageEmitter(paths), AUDIT_JOB, context.run.run_id, context.job_name,
                datasets=audit_inputs(paths)) as step:
         release = build_release(paths, months, release_id(context), engine.engine(),

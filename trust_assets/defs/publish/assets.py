@@ -11,7 +11,7 @@ import dagster as dg
 
 from trust_assets.defs.audit.assets import candidate_key
 from trust_assets.defs.automation import product_freshness_policy
-from trust_assets.defs.partitions import monthly_partitions, months_in_window, release_id
+from trust_assets.defs.partitions import monthly_partitions, partition_months, release_id
 from trust_assets.defs.resources import SourcePins, TrustStorage
 from trust_assets.lib.registry.products import PRODUCTS, Product
 
@@ -91,7 +91,7 @@ def published_products(context: dg.AssetExecutionContext, trust: TrustStorage, s
     from trust_assets.lib.publish.releases import ReleaseContext, record_release
 
     paths = trust.paths()
-    months = months_in_window(context.partition_time_window)
+    months = partition_months(context)
     pins = source_pins.pins()
     checks = run_check_results(context)
     with stage(LineageEmitter(paths), PUBLISH_JOB, context.run.run_id, context.job_name,

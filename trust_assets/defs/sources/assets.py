@@ -8,7 +8,7 @@ run, pins one version of each and checks its structure before any model reads it
 import dagster as dg
 
 from trust_assets.defs.automation import department_observation_condition
-from trust_assets.defs.partitions import monthly_partitions, months_in_window
+from trust_assets.defs.partitions import monthly_partitions, partition_months
 from trust_assets.defs.resources import SourcePins, TrustStorage
 from trust_assets.lib.registry.sources import DEPARTMENTS, SOURCE_TABLES, SourceTable
 from trust_assets.lib.sources.delta_pins import SourceError, SourceSchemaError, latest_version, pin
@@ -100,7 +100,7 @@ def pinned_sources(context: dg.AssetExecutionContext, source_pins: SourcePins):
     from trust_assets.lib.registry.products import follow_up_months_read
     from trust_assets.lib.sources.volume import check_volume
 
-    months = months_in_window(context.partition_time_window)
+    months = partition_months(context)
     paths = source_pins.paths()
     pins = {}
     with stage(LineageEmitter(paths), PIN_JOB, context.run.run_id, context.job_name) as step:

@@ -9,6 +9,7 @@ Months touched are read from the Delta log's file statistics (no data file is re
 that month; a late correction removes and re-adds an earlier month's files. Outcome cohorts whose follow-up month
 just arrived (cohort + 3 and + 6 months) are requested too, since their outcomes only now became observable.
 Contiguous months are requested as one run (a single-run partition range, as ``trust run`` builds them).
+Every buildable month is registered as a partition first (defs/partitions.py), so a new month needs no reload.
 """
 
 
@@ -17,7 +18,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from trust_assets.defs.partitions import monthly_partitions, partition_range_tags
+from trust_assets.defs.partitions import new_months, partition_range_tags, partition_requests, registered_months
 from trust_assets.defs.resources import TrustStorage
 from trust_assets.lib.months import contiguous_blocks, shift_month
 from trust_assets.lib.paths import TrustPaths
@@ -111,12 +112,16 @@ def build_sensor(job_name: str) -> dg.SensorDefinition:
             return dg.SkipReason("not every department table is readable yet; waiting")
         if current == seen:
             return dg.SkipReason("no new department table versions")
-        existing = set(monthly_partitions.get_partition_keys())
         # A month is only buildable once every monthly-stock source has it; others are requested when they arrive.
         buildable = set.intersection(*(
             touched_months(source_table(key), str(paths.source_table(*key.split("/"))), None, current[key])
             for key in MONTHLY_STOCK_TABLES))
-        months = new_work(paths, current, seen, sorted(m for m in buildable if m in existing))
+        # A month that just arrived becomes a partition (the UI offers it); the daemon adds it before the runs.
+        known = registered_months(context.instance)
+        partitions = partition_requests(known, buildable)
+        if partitions:
+            context.log.info(f"new monthly partitions: {', '.join(new_months(partitions, known))}")
+        months = new_work(paths, current, seen, sorted(buildable))
         pins = {"resources": {"source_pins": {"config": {"versions": current}}}}
         versions_tag = ",".join(f"{k}@{v}" for k, v in sorted(current.items()))
         tags = {"trust/trigger": "new_source_versions", "trust/source_versions": versions_tag}
@@ -131,7 +136,9 @@ def build_sensor(job_name: str) -> dg.SensorDefinition:
         ]
         if not requests:
             return dg.SensorResult(skip_reason="every month is published from the current department versions",
-                                   asset_events=observations, cursor=json.dumps(current))
-        return dg.SensorResult(run_requests=requests, asset_events=observations, cursor=json.dumps(current))
+                                   asset_events=observations, cursor=json.dumps(current),
+                                   dynamic_partitions_requests=partitions)
+        return dg.SensorResult(run_requests=requests, asset_events=observations, cursor=json.dumps(current),
+                               dynamic_partitions_requests=partitions)
 
     return new_source_versions

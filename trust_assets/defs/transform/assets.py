@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from trust_assets.defs.partitions import monthly_partitions, months_in_window
+from trust_assets.defs.partitions import monthly_partitions, partition_months
 from trust_assets.defs.resources import SourcePins, TransformEngine, TrustStorage
 from trust_assets.defs.sources.assets import PINNED_SOURCES
 from trust_assets.defs.transform.metadata import enrich_held, held_back, load_hops, with_lineage
@@ -129,7 +129,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         from trust_assets.lib.publish.lineage import pin_locations
         from trust_assets.lib.publish.maintenance import prune_run_folders
 
-        months = months_in_window(context.partition_time_window)
+        months = partition_months(context)
         pins = source_pins.pins()
         chosen = engine.engine()
         args = _build_args(trust, chosen, pins, months)
