@@ -146,6 +146,18 @@ def append_source_rows(root: Path, key: str, rows: pa.Table) -> None:
     write_deltalake(uri, rows.select(schema.names).cast(schema), mode="append")
 
 
+def append_next_month(root: Path, month: str) -> None:
+    """Every monthly-stock department delivers ``month``: its month before's rows again, dated ``month``."""
+    from trust_assets.lib.months import first_day, shift_month
+    from trust_assets.lib.sources.volume import MONTHLY_STOCK_TABLES
+
+    for key in MONTHLY_STOCK_TABLES:
+        rows = month_rows(read_source(root, key), shift_month(month, -1))
+        rows = rows.set_column(rows.schema.get_field_index("month"), "month",
+                               pa.array([first_day(month)] * rows.num_rows, pa.date32()))
+        append_source_rows(root, key, rows)
+
+
 def sample_rows(data: pa.Table, n: int, salt: str) -> pa.Table:
     """``n`` distinct rows with a person id, picked deterministically (stable hash of the row, not its position)."""
     data = data.filter(pc.is_valid(data["person_id"]))

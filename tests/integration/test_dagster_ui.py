@@ -406,27 +406,13 @@ def _offered_months(server: Webserver, repository: str) -> dict[str, list[str]]:
     return offered
 
 
-def _append_next_month(paths: TrustPaths, month: str) -> None:
-    """Every monthly-stock department delivers ``month``: its month before's rows again, dated ``month``."""
-    import pyarrow as pa
-    from _corpus import append_source_rows, month_rows, read_source
-
-    from trust_assets.lib.months import first_day, shift_month
-    from trust_assets.lib.sources.volume import MONTHLY_STOCK_TABLES
-
-    for key in MONTHLY_STOCK_TABLES:
-        rows = month_rows(read_source(paths.root, key), shift_month(month, -1))
-        rows = rows.set_column(rows.schema.get_field_index("month"), "month",
-                               pa.array([first_day(month)] * rows.num_rows, pa.date32()))
-        append_source_rows(paths.root, key, rows)
-
-
 def test_ui_offers_exactly_the_months_with_source_data_and_a_new_month_without_reload(webserver, tiny_months):
     """Issue 10 item 6: the backfill dialog's defaults (every partition the UI offers) fall on months that have
     data, from the first to the last month every monthly source holds; a month a department delivers later is
     added by the sensor's tick, and the running webserver offers it with no code-location reload."""
     import json
 
+    from _corpus import append_next_month
     from dagster import DagsterInstance
 
     from trust_assets.lib.months import shift_month
@@ -453,7 +439,7 @@ def test_ui_offers_exactly_the_months_with_source_data_and_a_new_month_without_r
 
     versions = {t.key: latest_version(str(webserver.paths.source_table(t.dept, t.table))) for t in SOURCE_TABLES}
     new = shift_month(tiny_months[-1], 1)
-    _append_next_month(webserver.paths, new)
+    append_next_month(webserver.paths.root, new)
     assert _offered_months(webserver, repository)[f"job {JOB}"] == tiny_months, "offered before anyone saw it"
 
     # the sensor's tick, evaluated by the running code location (a dry run: what the daemon would do)

@@ -1,0 +1,94 @@
+"""The Dagster daemon's sensor ticks turn months that arrive into partitions, with no code-location reload.
+
+``dagster-daemon run`` on the tiny home, as ``trust ui`` starts it, but with a run queue that launches nothing
+(``max_concurrent_runs: 0``): the ``new_source_versions`` sensor ticks for real, its partition requests and run
+requests land in the instance, and no run starts. Nothing registers the months beforehand: the first tick must.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from trust_assets.lib.paths import PROJECT_ROOT, TrustPaths
+
+pytestmark = pytest.mark.integration
+
+TICK_TIMEOUT_S = 180
+PAUSED_QUEUE = """\
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+concurrency:
+  runs:
+    max_concurrent_runs: 0
+telemetry:
+  enabled: false
+"""
+
+
+@pytest.fixture
+def daemon(tiny_home: TrustPaths, tmp_path: Path) -> Iterator[Path]:
+    tiny_home.ensure()
+    (tiny_home.dagster_home / "dagster.yaml").write_text(PAUSED_QUEUE)
+    with dg.DagsterInstance.from_config(str(tiny_home.dagster_home)) as instance:  # its SQLite files exist first:
+        instance.get_runs(limit=1)  # the daemon and its code server would otherwise create them at once (alembic)
+    log = tmp_path / "daemon.log"
+    env = {**os.environ, "TRUST_HOME": str(tiny_home.root), "DAGSTER_HOME": str(tiny_home.dagster_home),
+           "DAGSTER_DISABLE_TELEMETRY": "1", "GX_ANALYTICS_ENABLED": "false"}
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
+                                    str(PROJECT_ROOT / "workspace.yaml")], cwd=PROJECT_ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield log
+    finally:  # the daemon and the code server it started share its process group
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _wait(what: str, ready: Callable[[], bool], log: Path) -> float:
+    started = time.monotonic()
+    while not ready():
+        if time.monotonic() - started > TICK_TIMEOUT_S:
+            pytest.fail(f"no {what} after {TICK_TIMEOUT_S} s:\n{log.read_text(errors='replace')[-4000:]}")
+        time.sleep(2)
+    return time.monotonic() - started
+
+
+def test_sensor_ticks_register_the_months_then_a_new_one_without_reload(daemon, tiny_home, tiny_months):
+    from _corpus import append_next_month
+
+    from trust_assets.defs.partitions import registered_months
+    from trust_assets.lib.months import shift_month
+
+    with dg.DagsterInstance.from_config(str(tiny_home.dagster_home)) as instance:
+        def queued() -> dict[str, str]:
+            runs = instance.get_runs(dg.RunsFilter(tags={"trust/trigger": "new_source_versions"}))
+            return {r.tags["dagster/partition"]: r.status.value for r in runs}
+
+        first = _wait("first tick", lambda: registered_months(instance) == tiny_months and len(queued()) == len(
+            tiny_months), daemon)
+        assert queued() == dict.fromkeys(tiny_months, "QUEUED")  # the paused queue launched nothing
+
+        new = shift_month(tiny_months[-1], 1)
+        append_next_month(tiny_home.root, new)
+        later = _wait(f"partition {new}", lambda: registered_months(instance) == [*tiny_months, new], daemon)
+        _wait(f"queued run of {new}", lambda: new in queued(), daemon)
+        print(f"months registered {first:.0f} s after the daemon started; {new} {later:.0f} s after it arrived")
