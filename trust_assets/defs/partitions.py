@@ -2,13 +2,12 @@
 
 The partitions are Dagster *dynamic* partitions, kept in the instance: a month becomes a partition when it is
 observed in every monthly-stock source (``lib/sources/available.py``), by whoever sees it first: the
-``new_source_versions`` sensor (in the same tick that requests its run, as ``dynamic_partitions_requests``
-the daemon applies first), ``trust run``, ``trust ui`` at start and the
-schedule. So the UI (asset pages, the backfill dialog's default range) offers exactly the months that have data, a
-new month appears without reloading the code location, and building the definitions reads nothing under
-``TRUST_HOME`` (one code location serves any root). A fixed time window could do neither: its bounds would be read
-from the data when the definitions load, and a month delivered later would need a reload before the sensor could
-request it.
+``new_source_versions`` sensor (as ``dynamic_partitions_requests`` of the tick that requests its run, which the
+daemon applies first), ``trust run``, ``trust ui`` at start and the schedule. So the UI (asset pages, the backfill
+dialog's partition selector) offers exactly the months that have data, a new month appears without reloading the
+code location, and building the definitions reads nothing under ``TRUST_HOME`` (one code location serves any
+root). A time window bounded by the data could do neither: its bounds would be read from the data when the
+definitions load, and a month delivered later would need a reload before the sensor could request it.
 
 Keys are spelt ``YYYY-MM``, as on the command line (``trust run --months 2025-01``), in run tags and in the UI, and
 kept in calendar order (a month registered late is put in its place), so a range ``2025-01...2025-06`` in the UI is
