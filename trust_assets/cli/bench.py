@@ -32,6 +32,9 @@ from trust_assets.synth.scales import SCALES
 @click.option("--latency", is_flag=True,
               help="Instead: start the Dagster daemon (sensor on) and `trust serve`, commit the last generated month "
               "to the departments, and time commit -> published, audited release -> first read (at --scale).")
+@click.option("--curve", "curve_scales", metavar="SCALES", default=None, callback=lambda _c, _p, v: _scales(v),
+              help="Instead: time one month at each of these scales (e.g. tiny,small,regional,national) and plot "
+              "wall time and peak memory against population (docs/img/scale-curve.svg).")
 @click.option("--pipeline/--no-pipeline", "pipeline_too", default=True, show_default=True,
               help="Time the pipeline (--no-pipeline: only the floor and the peer).")
 @click.option("--peer/--no-peer", default=True, show_default=True,
@@ -45,8 +48,8 @@ from trust_assets.synth.scales import SCALES
               "`bash scripts/services.sh start spark` prints a local one).")
 @click.option("--docs/--no-docs", default=True, show_default=True, help="Refresh docs/benchmarks.md.")
 def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, history: bool, history_scale: str,
-          latency: bool, pipeline_too: bool, peer: bool, memory_limit: float | None, engine: str,
-          spark_remote: str | None, docs: bool) -> None:
+          latency: bool, curve_scales: list[str] | None, pipeline_too: bool, peer: bool, memory_limit: float | None,
+          engine: str, spark_remote: str | None, docs: bool) -> None:
     """Time one month of the pipeline against the floor (DuckDB) and a batch-copy peer (pandas)."""
     import psutil
 
@@ -67,6 +70,11 @@ def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, hist
         if history:
             root = home.resolve().parent if home else default_root(TrustPaths.from_env())
             body, key = history_bench(runner, root, history_scale, seed)
+        elif curve_scales:
+            from trust_assets.bench.curve import curve_bench
+
+            root = home.resolve() if home else default_root(TrustPaths.from_env())
+            body, key = curve_bench(runner, root, curve_scales, months, seed, write_plot=docs)
         elif latency:
             from trust_assets.bench.latency import latency_bench
 
@@ -80,3 +88,18 @@ def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, hist
     click.echo("\n" + body)
     if docs:
         click.echo(f"\n[bench] wrote section '{key}' of {update_doc(key, body)}")
+
+
+def _scales(value: str | None) -> list[str] | None:
+    """``--curve tiny,small,regional``: known scale names, at least two, each once."""
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in SCALES]
+    if unknown:
+        raise click.BadParameter(f"unknown scale(s) {', '.join(unknown)}; choose from {', '.join(SCALES)}",
+                                 param_hint="--curve")
+    if len(set(names)) < 2 or len(set(names)) != len(names):
+        raise click.BadParameter("give at least two different scales, each once, e.g. tiny,small,regional",
+                                 param_hint="--curve")
+    return names
