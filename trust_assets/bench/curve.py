@@ -2,15 +2,18 @@
 
 Each scale gets the same measurement as ``trust bench --scale S`` (its own bench home, the earlier generated months
 built once untimed, the last month timed; the pipeline and the per-product floor), so the growth from tiny to
-national is visible on one plot (docs/img/scale-curve.svg) and in one table, measured in one sitting on one load.
+national is visible on one plot (docs/img/scale-curve.svg) and in one table, measured in one sitting, the scales
+sampled round-robin so that the machine's load falls on all of them alike.
 A scale whose pipeline does not finish (over the memory limit, a failed build) is a point without a value, said in
 the table: what does not fit is a result too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from trust_assets.lib.paths import PROJECT_ROOT
 
@@ -28,25 +31,51 @@ class Point:
     failure: str = ""
 
 
-def measure_point(bench, home: Path, spec) -> Point:
-    """One scale: the pipeline (unless it cannot finish) and the per-product floor for the last generated month."""
+def prepare(bench, home: Path, spec) -> None:
+    """Generate the scale's data and build its earlier months once, untimed."""
     from trust_assets.bench.data import ensure_data
-    from trust_assets.bench.measure import MeasureError
-    from trust_assets.synth.scales import SCALES
 
     ensure_data(home, spec, echo=bench.echo)
-    months = spec.month_labels()
-    pipeline, failure = None, ""
-    try:
-        bench.warm(home, months[:-1], spec)
-        pipeline, _ = bench.measure(f"pipeline ({spec.scale})", home, "pipeline", months[-1])
-        if pipeline.over_memory:
-            failure, pipeline = "stopped over the memory limit", None
-    except MeasureError as exc:
-        failure = str(exc).splitlines()[0]
-    floor, _ = bench.measure(f"floor ({spec.scale})", home, "floor", months[-1])
-    return Point(spec.scale, SCALES[spec.scale].people, pipeline.wall_s if pipeline else None,
-                 pipeline.peak_rss if pipeline else None, floor.wall_s, floor.peak_rss, failure)
+    bench.warm(home, spec.month_labels()[:-1], spec)
+
+
+def measure_points(bench, homes: dict[str, Path], specs: Mapping[str, Any]) -> list[Point]:
+    """Every scale's pipeline (unless it cannot finish) and per-product floor for its last generated month,
+    sampled round-robin (run 1 of every scale, then run 2, ...) so a change of machine load during the sitting
+    falls on every scale alike instead of bending the curve; medians per scale."""
+    from trust_assets.bench.measure import MeasureError, Summary
+    from trust_assets.bench.report import load_average
+    from trust_assets.bench.suite import Bench
+    from trust_assets.synth.scales import SCALES
+
+    once = Bench(1, echo=bench.echo, max_rss=bench.max_rss)
+    before = load_average()
+    pipelines: dict[str, list] = {s: [] for s in homes}
+    floors: dict[str, list] = {s: [] for s in homes}
+    failures: dict[str, str] = {}
+    for index in range(bench.runs):
+        for scale, home in homes.items():
+            month = specs[scale].month_labels()[-1]
+            tag = f"{scale}, sample {index + 1}/{bench.runs}"
+            if scale not in failures:
+                try:
+                    _, samples = once.measure(f"pipeline ({tag})", home, "pipeline", month)
+                    if samples[-1].over_memory:
+                        failures[scale] = "stopped over the memory limit"
+                    else:
+                        pipelines[scale] += samples
+                except MeasureError as exc:
+                    failures[scale] = str(exc).splitlines()[0]
+            floors[scale] += once.measure(f"floor ({tag})", home, "floor", month)[1]
+    bench.loads.append(f"all samples {before} -> {load_average()}")
+    points = []
+    for scale in homes:
+        pipeline = Summary.of(pipelines[scale]) if pipelines[scale] and scale not in failures else None
+        floor = Summary.of(floors[scale])
+        points.append(Point(scale, SCALES[scale].people, pipeline.wall_s if pipeline else None,
+                            pipeline.peak_rss if pipeline else None, floor.wall_s, floor.peak_rss,
+                            failures.get(scale, "")))
+    return points
 
 
 def plot(points: list[Point]) -> str:
@@ -94,7 +123,8 @@ def curve_section(points: list[Point], machine_info: dict[str, str], loads: list
     return "\n".join([
         f"## scale curve: one month against population ({months} generated months per scale, seed {seed})", "",
         "`trust bench --curve " + ",".join(p.scale for p in points) + "`: per scale, the last generated month timed "
-        "(the earlier ones built once, untimed), the pipeline end to end and the per-product floor.", "",
+        "(the earlier ones built once, untimed), the pipeline end to end and the per-product floor; medians of the "
+        "runs, the scales sampled round-robin so the machine's load falls on all of them alike.", "",
         f"![wall time and peak memory against population]({PLOT_PATH.relative_to(PROJECT_ROOT / 'docs')})", "",
         *rows, "", *machine_lines(machine_info, loads),
     ])
@@ -106,8 +136,12 @@ def curve_bench(bench, root: Path, scales: list[str], months: int, seed: int, wr
     from trust_assets.bench.report import machine
     from trust_assets.synth.scales import SCALES
 
-    points = [measure_point(bench, root / scale, DataSpec(scale, months, seed))
-              for scale in sorted(scales, key=lambda s: SCALES[s].people)]
+    ordered = sorted(scales, key=lambda s: SCALES[s].people)
+    specs = {scale: DataSpec(scale, months, seed) for scale in ordered}
+    homes = {scale: root / scale for scale in ordered}
+    for scale in ordered:
+        prepare(bench, homes[scale], specs[scale])
+    points = measure_points(bench, homes, specs)
     if write_plot:
         PLOT_PATH.parent.mkdir(parents=True, exist_ok=True)
         PLOT_PATH.write_text(plot(points))
