@@ -26,24 +26,37 @@ months as (
 
 ),
 
-employments as (
+cells as (
 
-    select * from {{ ref('int_employments_linked') }}
-    where {{ trust_in_build_months('reported_month') }}
-        and workplace_region is not null
-        and employer_sic_section is not null
-        -- placed by the employer's register record, so only while that business is alive
-        and (employer_birth_date is null or employer_birth_date < {{ trust_months_after('month', 1) }})
-        and (employer_death_date is null or employer_death_date >= month)
+    {#- the 12 x 21 cells, numbered: the person-level group-bys below key on this small integer, not on the region's
+        name (30 M PAYE rows a month at national scale); the names are joined back once per cell in `final` -#}
+    select
+        row_number() over (order by r.region, s.sic_section) as cell_id,
+        r.region,
+        s.sic_section
+    from regions as r
+    cross join sections as s
 
 ),
 
-employers as (
+employments as {{ trust_inlined() }} (
 
-    select * from {{ ref('int_businesses_conformed') }}
-    where is_employer_record
-        and region is not null
-        and sic_section is not null
+    {#- each employment record's workplace cell (the inner join to the cells is the not-null region and section).
+        Read where it is used (trust_inlined): the pay statistics and the employer counts read it twice. -#}
+    select
+        e.month,
+        c.cell_id,
+        e.person_id,
+        e.employer_id,
+        e.pay_gbp,
+        e.is_paid
+    from {{ ref('int_employments_linked') }} as e
+    inner join cells as c
+        on e.workplace_region = c.region and e.employer_sic_section = c.sic_section
+    where {{ trust_in_build_months('e.reported_month') }}
+        -- placed by the employer's register record, so only while that business is alive
+        and (e.employer_birth_date is null or e.employer_birth_date < {{ trust_months_after('e.month', 1) }})
+        and (e.employer_death_date is null or e.employer_death_date >= e.month)
 
 ),
 
@@ -65,44 +78,18 @@ businesses_died as (
 
 ),
 
-workplace_employments as (
-
-    select
-        month,
-        workplace_region as region,
-        employer_sic_section as sic_section,
-        person_id,
-        employer_id,
-        pay_gbp
-    from employments
-
-),
-
-{{ trust_pay_statistics('workplace_employments', ['month', 'region', 'sic_section'], 'median_monthly_pay') }},
-
-active_employers as (
-
-    select distinct
-        month,
-        employer_id
-    from employments
-    where is_paid
-
-),
+{{ trust_pay_statistics('employments', ['month', 'cell_id'], 'median_monthly_pay') }},
 
 employer_counts as (
 
+    {#- an employer is active in a month when someone is paid by it then; it counts in its register record's cell -#}
     select
-        a.month,
-        b.region,
-        b.sic_section,
-        count(distinct a.employer_id) as employer_businesses
-    from active_employers as a
-    inner join employers as b
-        on a.employer_id = b.employer_id
-    where (b.birth_date is null or b.birth_date < {{ trust_months_after('a.month', 1) }})
-        and (b.death_date is null or b.death_date >= a.month)
-    group by a.month, b.region, b.sic_section
+        month,
+        cell_id,
+        count(distinct employer_id) as employer_businesses
+    from employments
+    where is_paid
+    group by month, cell_id
 
 ),
 
@@ -134,8 +121,8 @@ final as (
 
     select
         m.month,
-        r.region,
-        s.sic_section,
+        c.region,
+        c.sic_section,
         coalesce(p.sdc_median_monthly_pay_people, 0) as payrolled_employees,
         p.median_monthly_pay,
         coalesce(e.employer_businesses, 0) as employer_businesses,
@@ -143,16 +130,15 @@ final as (
         coalesce(d.business_deaths, 0) as business_deaths,
         {{ trust_sdc_columns('median_monthly_pay', 'p') }}
     from months as m
-    cross join regions as r
-    cross join sections as s
+    cross join cells as c
     left join median_monthly_pay_by_cell as p
-        on m.month = p.month and r.region = p.region and s.sic_section = p.sic_section
+        on m.month = p.month and c.cell_id = p.cell_id
     left join employer_counts as e
-        on m.month = e.month and r.region = e.region and s.sic_section = e.sic_section
+        on m.month = e.month and c.cell_id = e.cell_id
     left join birth_counts as b
-        on m.month = b.month and r.region = b.region and s.sic_section = b.sic_section
+        on m.month = b.month and c.region = b.region and c.sic_section = b.sic_section
     left join death_counts as d
-        on m.month = d.month and r.region = d.region and s.sic_section = d.sic_section
+        on m.month = d.month and c.region = d.region and c.sic_section = d.sic_section
 
 )
 
