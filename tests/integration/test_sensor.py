@@ -96,6 +96,7 @@ def tick(definitions):
                                               resources={"trust": TrustStorage()})
             return sensor.evaluate_tick(context)
 
+        evaluate.instance = instance  # type: ignore[attr-defined]
         yield evaluate
 
 
@@ -169,6 +170,25 @@ def test_new_month_is_requested_with_the_cohorts_whose_follow_up_arrived(tiny_ho
     for request in arrived.run_requests:
         assert request.run_config["resources"]["source_pins"]["config"]["versions"] == versions
         assert f"{PAYE}@{versions[PAYE]}" in request.tags["trust/source_versions"]
+
+
+def test_month_delivered_before_the_first_is_requested_and_put_first(tiny_home, tiny_months, tick):
+    """A department delivers history late: a month before every partition. Dagster refuses a tick whose
+    partition requests delete and re-add the same keys (what keeping calendar order takes), so the sensor puts the
+    month in its place itself; the tick then requests that month alone, and the instance lists it first."""
+    from trust_assets.defs.partitions import register_months, registered_months
+
+    register_months(tick.instance, tiny_months)  # what the daemon applied from the first tick's requests
+    cursor = tick(None).cursor
+    earlier = shift_month(tiny_months[0], -1)  # 2024-12
+    for key in (UC, PAYE):
+        write_deltalake(_uri(tiny_home, key), with_month(month_rows(tiny_home, key, tiny_months[0]), earlier),
+                        mode="append")
+
+    data = tick(cursor)
+    assert requested(data) == [earlier]
+    assert registered_months(tick.instance) == [earlier, *tiny_months]
+    assert data.dynamic_partitions_requests == []  # already applied: the keys were re-added in calendar order
 
 
 def test_late_correction_requests_the_corrected_month_and_its_cohorts(tiny_home, tick):

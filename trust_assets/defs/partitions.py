@@ -60,8 +60,9 @@ def partition_requests(known: Sequence[str], months: Iterable[str]
     Dagster orders dynamic partitions by when they were added, and a UI range or a run's partition range covers
     the keys between its ends in that order. A month older than the newest partition (a department delivering
     history late) is therefore not appended: the partitions after it are deleted and re-added behind it, in one
-    list of requests applied in order. A key only names a month: materializations, checks and run history are
-    stored by key and survive the re-adding.
+    list of requests applied in order (by ``register_months``: Dagster refuses a sensor tick whose requests delete
+    and add the same keys). A key only names a month: materializations, checks and run history are stored by key
+    and survive the re-adding.
     """
     new = sorted({parse_month(m) for m in months} - set(known))
     if not new:

@@ -9,7 +9,8 @@ Months touched are read from the Delta log's file statistics (no data file is re
 that month; a late correction removes and re-adds an earlier month's files. Outcome cohorts whose follow-up month
 just arrived (cohort + 3 and + 6 months) are requested too, since their outcomes only now became observable.
 Contiguous months are requested as one run (a single-run partition range, as ``trust run`` builds them).
-Every buildable month is registered as a partition first (defs/partitions.py), so a new month needs no reload.
+Every buildable month is registered as a partition first (defs/partitions.py), so a new month needs no reload: as
+the tick's partition requests, or by the sensor itself when a month older than the newest partition arrives.
 """
 
 
@@ -18,7 +19,13 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from trust_assets.defs.partitions import new_months, partition_range_tags, partition_requests, registered_months
+from trust_assets.defs.partitions import (
+    new_months,
+    partition_range_tags,
+    partition_requests,
+    register_months,
+    registered_months,
+)
 from trust_assets.defs.resources import TrustStorage
 from trust_assets.lib.months import contiguous_blocks, shift_month
 from trust_assets.lib.paths import TrustPaths
@@ -121,6 +128,11 @@ def build_sensor(job_name: str) -> dg.SensorDefinition:
         partitions = partition_requests(known, buildable)
         if partitions:
             context.log.info(f"new monthly partitions: {', '.join(new_months(partitions, known))}")
+        if any(isinstance(r, dg.DeleteDynamicPartitionsRequest) for r in partitions):
+            # A month older than the newest partition re-adds the later keys behind it, and Dagster refuses a tick
+            # whose requests delete and add the same keys: the sensor puts it in place itself, before its runs.
+            register_months(context.instance, buildable)
+            partitions = []
         months = new_work(paths, current, seen, sorted(buildable))
         pins = {"resources": {"source_pins": {"config": {"versions": current}}}}
         versions_tag = ",".join(f"{k}@{v}" for k, v in sorted(current.items()))
