@@ -83,15 +83,33 @@ def new_months(requests: Sequence[dg.AddDynamicPartitionsRequest | dg.DeleteDyna
 
 
 def register_months(instance: dg.DagsterInstance, months: Iterable[str]) -> list[str]:
-    """Apply ``partition_requests`` to the instance (as the daemon applies a sensor's); returns the new months."""
+    """Apply ``partition_requests`` to the instance; returns the new months.
+
+    Putting an earlier month in place deletes and re-adds the later keys in one transaction of the instance's
+    storage: a run of a later month (its steps check their partition, Dagster reads a range's keys) or the UI reading
+    meanwhile sees the partitions before or after, never without its month. Dagster's public calls delete one key
+    per transaction, which left every later month missing for a few milliseconds per key.
+    """
+    from dagster._core.storage.event_log.schema import DynamicPartitionsTable
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
     known = registered_months(instance)
     requests = partition_requests(known, months)
-    for request in requests:
-        if isinstance(request, dg.DeleteDynamicPartitionsRequest):
-            for key in request.partition_keys:
-                instance.delete_dynamic_partition(MONTHS_PARTITIONS, key)
-        else:
-            instance.add_dynamic_partitions(MONTHS_PARTITIONS, list(request.partition_keys))
+    later = [k for r in requests if isinstance(r, dg.DeleteDynamicPartitionsRequest) for k in r.partition_keys]
+    added = [k for r in requests if isinstance(r, dg.AddDynamicPartitionsRequest) for k in r.partition_keys]
+    storage = instance.event_log_storage
+    if later and isinstance(storage, SqlEventLogStorage):  # SQLite and Postgres instances both are
+        table = DynamicPartitionsTable.c
+        with storage.index_transaction() as conn:
+            conn.execute(DynamicPartitionsTable.delete().where(
+                (table.partitions_def_name == MONTHS_PARTITIONS) & table.partition.in_(later)))
+            conn.execute(DynamicPartitionsTable.insert(),
+                         [{"partitions_def_name": MONTHS_PARTITIONS, "partition": k} for k in added])
+    else:
+        for key in later:
+            instance.delete_dynamic_partition(MONTHS_PARTITIONS, key)
+        if added:
+            instance.add_dynamic_partitions(MONTHS_PARTITIONS, added)
     return new_months(requests, known)
 
 

@@ -42,6 +42,37 @@ def test_registering_keeps_the_instance_in_calendar_order():
     assert register_months(instance, ["2025-05"]) == []
 
 
+def test_putting_an_earlier_month_in_place_never_shows_the_later_months_missing(tmp_path):
+    """Another process (a run's step of a later month, the UI) reading the partitions while an earlier month is put
+    in place sees the keys before or after, never without the later months: a step that found its month missing
+    would fail (partition_months, Dagster's partition range)."""
+    import threading
+
+    from trust_assets.lib.months import month_range
+
+    later = month_range("2020-02", "2024-12")  # five years of partitions re-added behind 2020-01
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance, \
+            dg.DagsterInstance.from_ref(instance.get_ref()) as reader:
+        register_months(instance, later)
+        seen: list[list[str]] = []
+        done = threading.Event()
+
+        def read() -> None:
+            while not done.is_set():
+                seen.append(registered_months(reader))
+
+        thread = threading.Thread(target=read)
+        thread.start()
+        try:
+            assert register_months(instance, ["2020-01"]) == ["2020-01"]
+        finally:
+            done.set()
+            thread.join(timeout=30)
+        assert registered_months(instance) == ["2020-01", *later]
+        assert seen and all(keys in (later, ["2020-01", *later]) for keys in seen), \
+            sorted({len(keys) for keys in seen})
+
+
 @pytest.fixture
 def schedule_tick(monkeypatch, tmp_path) -> Iterator:
     """Evaluate the monthly schedule at a given time against department tables holding ``held``."""
