@@ -52,8 +52,8 @@ def test_sail_still_reads_epoch_seconds_as_microseconds(spark):
 
 
 def test_sail_still_breaks_views_over_quoted_identifiers(spark, tmp_path):
-    """macros/cross_db/relations.sql (reference staging as tables) and macros/delta_source.sql (sources by name):
-    a stored view loses the backticks around `-` and `/`, so it cannot be queried."""
+    """macros/cross_db/relations.sql (reference staging as tables) and macros/cross_db/delta_source.sql (sources by
+    name): a stored view loses the backticks around `-` and `/`, so it cannot be queried."""
     table = tmp_path / "hyphenated"
     spark.sql(f"create table canary_hyphenated using delta location '{table}' as select 'A' as `local-authority-code`")
     spark.sql("create or replace view canary_hyphenated_view as select `local-authority-code` as code "

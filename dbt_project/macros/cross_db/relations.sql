@@ -30,8 +30,8 @@
 {% macro spark__trust_register_existing_tables() -%}
   {#- Spark Connect on Sail keeps its catalog in memory per session and each dbt run is a new session. Registered
       here, by location: the department tables this run pinned (var trust_sources; read in place at the pinned
-      version by macros/delta_source.sql), and the marts' Delta tables earlier runs left (var trust_spark_existing:
-      the folders under var trust_spark_marts holding a Delta log -> their columns, from
+      version by delta_source.sql in this folder), and the marts' Delta tables earlier runs left (var
+      trust_spark_existing: the folders under var trust_spark_marts holding a Delta log -> their columns, from
       trust_assets/lib/transform/engine.py::existing_delta_tables), which are also added to dbt's relation cache
       (filled before this hook runs) so is_incremental() sees them. On a Spark with a persistent catalog
       (Databricks, a Hive metastore) the names exist already and `if not exists` leaves them alone. -#}
