@@ -2,7 +2,8 @@
 
 PostgreSQL is Debian's, started by the project (scripts/services.sh start postgres) for the session. One month runs
 through ``trust run``'s code path, a sensor tick is evaluated against the instance, and the UI's GraphQL API
-launches a run, which the QueuedRunCoordinator stores as queued for the daemon.
+launches a run, which the QueuedRunCoordinator stores as queued for the daemon; a real ``dagster-daemon run`` then
+dequeues it from Postgres and the run succeeds.
 """
 
 from __future__ import annotations
@@ -89,7 +90,51 @@ def test_month_sensor_tick_and_ui_launch_on_postgres(postgres_home: TrustPaths, 
     queued = instance.get_run_by_id(run_id)
     assert queued is not None and queued.status == dg.DagsterRunStatus.QUEUED
     assert queued.tags.get("dagster/partition") == tiny_months[1]
+
+    # the daemon's QueuedRunCoordinator dequeues it from Postgres and launches it; it runs to the end
+    status = _daemon_runs(postgres_home, instance, run_id)
+    assert status == dg.DagsterRunStatus.SUCCESS, status
     instance.dispose()
+
+
+#: Bounded waits for the daemon: to dequeue (its loop runs every few seconds) and for the tiny month to finish.
+DEQUEUE_TIMEOUT_S, RUN_TIMEOUT_S = 180, 900
+
+
+def _daemon_runs(paths: TrustPaths, instance, run_id: str):
+    """Start ``dagster-daemon run`` on the Postgres instance, wait until it has dequeued ``run_id`` and the run has
+    finished (bounded), stop the daemon; returns the run's final status."""
+    import dagster as dg
+
+    log = paths.root / "daemon.log"
+    env = {**os.environ, "TRUST_HOME": str(paths.root), "DAGSTER_HOME": str(paths.dagster_home),
+           "DAGSTER_DISABLE_TELEMETRY": "1", "GX_ANALYTICS_ENABLED": "false"}
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
+                                    str(PROJECT_ROOT / "workspace.yaml")], cwd=PROJECT_ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        started = time.monotonic()
+        dequeued = False
+        while True:
+            status = instance.get_run_by_id(run_id).status
+            dequeued = dequeued or status != dg.DagsterRunStatus.QUEUED
+            if status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+                return status
+            waited = time.monotonic() - started
+            if (not dequeued and waited > DEQUEUE_TIMEOUT_S) or waited > RUN_TIMEOUT_S:
+                pytest.fail(f"run {run_id} {status.value} after {waited:.0f} s with the daemon running:\n"
+                            f"{log.read_text(errors='replace')[-4000:]}")
+            assert process.poll() is None, log.read_text(errors="replace")[-4000:]
+            time.sleep(2)
+    finally:  # the daemon, its code server and the run it launched share its process group
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
 
 
 LAUNCH_RUN = """
