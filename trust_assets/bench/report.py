@@ -121,6 +121,31 @@ def steps_table(step_runs: list[dict[str, float]], wall_s: float) -> str:
     return "\n".join(lines)
 
 
+def nodes_table(node_runs: list[dict[str, float]], top: int = 8) -> str:
+    """Where the dbt step's time goes: the ``top`` slowest dbt nodes (median seconds over runs, from each run's
+    run_results.json) and the node time by kind (models, data tests, unit tests, seeds). Node times overlap when
+    dbt runs threads in parallel, so shares are of the summed node time, not of the wall time."""
+    import statistics
+
+    names = {name for run in node_runs for name in run}
+    medians = {name: statistics.median(r[name] for r in node_runs if name in r) for name in names}
+    total = sum(medians.values())
+    if not total:
+        return "(no dbt run_results.json found for these runs)"
+    lines = ["| dbt node | kind | seconds (median) | share of node time |", "|---|---|---:|---:|"]
+    for name, seconds in sorted(medians.items(), key=lambda kv: -kv[1])[:top]:
+        kind, _, rest = name.partition(".")
+        short = rest.split(".", 1)[1] if "." in rest else rest  # drop the project name
+        lines.append(f"| {short} | {kind} | {seconds:.1f} | {seconds / total:.0%} |")
+    kinds: dict[str, list[float]] = {}
+    for name, seconds in medians.items():
+        kinds.setdefault(name.partition(".")[0], []).append(seconds)
+    by_kind = ", ".join(f"{kind} {sum(v):.1f} s ({len(v)})"
+                        for kind, v in sorted(kinds.items(), key=lambda kv: -sum(kv[1])))
+    lines += ["", f"Summed node time {total:.1f} s: {by_kind}."]
+    return "\n".join(lines)
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 

@@ -54,14 +54,20 @@ class Bench:
         return str(home), max(5 << 30, shutil.disk_usage(home).total // 10)
 
     def steps(self, home: Path, samples) -> list[dict[str, float]]:
+        return self.breakdown(home, samples)[0]
+
+    def breakdown(self, home: Path, samples) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+        """Per run of ``samples``: seconds per Dagster step, and seconds per dbt node (run_results.json)."""
         from trust_assets.bench.data import bench_env
         from trust_assets.bench.measure import run_checked
 
-        out = []
+        steps, nodes = [], []
         for sample in samples:
             for run_id in sample.result.get("run_ids", []):
-                out.append(run_checked(_worker("steps", run_id), bench_env(home)).result["steps"])
-        return out
+                result = run_checked(_worker("steps", run_id), bench_env(home)).result
+                steps.append(result["steps"])
+                nodes.append(result.get("nodes") or {})
+        return steps, nodes
 
     def warm(self, home: Path, months: list[str], spec) -> None:
         """Build ``months`` once, untimed, a month per run as a monthly schedule would (a multi-month dbt build at
@@ -99,23 +105,33 @@ def memory_setting() -> str:
     return budget.describe() if budget else f"{MEMORY_ENV} unset (the profile's defaults: memory_limit 16GB)"
 
 
-def spark_bench(bench: Bench, home: Path, month: str, spark_remote: str) -> tuple[list, str]:
-    """The same month through the Spark engine (``trust run --engine spark``): rows and its steps table.
+def spark_bench(bench: Bench, home: Path, month: str, spark_remote: str, spark_label: str = "") -> tuple[list, str]:
+    """The same month through the Spark engine (``trust run --engine spark``): rows and where its time goes.
 
     The first timed run creates the Spark marts (no earlier months on Spark: the DuckDB warm-up does not carry
-    over); the later ones extend them, as a monthly run would.
+    over); the later ones extend them, as a monthly run would. A Spark run that fails is reported, not raised: the
+    DuckDB rows still stand.
     """
-    from trust_assets.bench.report import Row, steps_table
+    from trust_assets.bench.measure import MeasureError
+    from trust_assets.bench.report import Row, nodes_table, steps_table
 
+    label = spark_label or f"Sail at {spark_remote}"
     env = {"TRUST_ENGINE": "spark", "TRUST_SPARK_REMOTE": spark_remote}
-    summary, samples = bench.measure("pipeline on spark", home, "pipeline", month, env=env)
-    detail = ["Pipeline steps on Spark (Sail, Dagster STEP_SUCCESS durations):", "",
-              steps_table(bench.steps(home, samples), summary.wall_s), ""]
-    return [Row(f"pipeline on Spark (Sail at {spark_remote})", summary)], "\n".join(detail)
+    try:
+        summary, samples = bench.measure("pipeline on spark", home, "pipeline", month, env=env)
+    except MeasureError as exc:
+        failure = str(exc).splitlines()[0]
+        bench.echo(f"[bench] the pipeline on Spark did not finish: {failure}")
+        return [], f"**The pipeline on Spark ({label}) did not finish**: {failure}\n"
+    steps, nodes = bench.breakdown(home, samples)
+    detail = [f"Pipeline steps on Spark ({label}, Dagster STEP_SUCCESS durations):", "",
+              steps_table(steps, summary.wall_s), "", "Slowest dbt nodes on Spark (run_results.json):", "",
+              nodes_table(nodes), ""]
+    return [Row(f"pipeline on Spark ({label})", summary)], "\n".join(detail)
 
 
 def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool = True,
-                spark_remote: str = "") -> tuple[str, str]:
+                spark_remote: str = "", spark_label: str = "") -> tuple[str, str]:
     """Pipeline, the two floors and peer for the last generated month (and the pipeline on Spark when ``spark_remote``);
     returns (docs section, its key).
 
@@ -129,6 +145,7 @@ def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool =
         Row,
         machine,
         machine_lines,
+        nodes_table,
         results_table,
         steps_table,
         targets_lines,
@@ -138,12 +155,14 @@ def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool =
     ensure_data(home, spec, echo=bench.echo)
     months = spec.month_labels()
     month = months[-1]
-    pipeline, failure, step_runs = None, "not measured (--no-pipeline)", []
+    pipeline, failure = None, "not measured (--no-pipeline)"
+    step_runs: list[dict[str, float]] = []
+    node_runs: list[dict[str, float]] = []
     try:
         if pipeline_too:
             bench.warm(home, months[:-1], spec)
             pipeline, pipeline_samples = bench.measure("pipeline", home, "pipeline", month)
-            step_runs = bench.steps(home, pipeline_samples)
+            step_runs, node_runs = bench.breakdown(home, pipeline_samples)
     except MeasureError as exc:
         failure = str(exc).splitlines()[0]
         bench.echo(f"[bench] the pipeline did not finish: {failure}")
@@ -154,7 +173,7 @@ def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool =
     rows = [Row("pipeline (Dagster end to end)", pipeline)] if pipeline else []
     spark_detail = ""
     if spark_remote:
-        spark_rows, spark_detail = spark_bench(bench, home, month, spark_remote)
+        spark_rows, spark_detail = spark_bench(bench, home, month, spark_remote, spark_label)
         rows += spark_rows
     rows.append(Row("floor (DuckDB, one query per product)", floor))
     rows.append(Row(SHARED_FLOOR_LABEL, shared))
@@ -163,6 +182,7 @@ def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool =
         rows.append(Row("batch-copy peer (pandas, whole tables)", peer_summary))
     if pipeline:
         detail = ["Pipeline steps (Dagster STEP_SUCCESS durations):", "", steps_table(step_runs, pipeline.wall_s), "",
+                  "Slowest dbt nodes (run_results.json):", "", nodes_table(node_runs), "",
                   "Targets:", "", *targets_lines(pipeline, floor, spec.scale, shared)]
     else:
         detail = [f"**The pipeline did not finish**: {failure}. Targets: NOT met."]

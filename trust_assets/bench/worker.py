@@ -43,8 +43,18 @@ def peer(paths: TrustPaths, month: str) -> dict:
     return {"ok": True, "rows": {k: len(f) for k, f in peer_products(paths, month).items()}}
 
 
+def dbt_node_seconds(paths: TrustPaths, run_id: str) -> dict[str, float]:
+    """Seconds per dbt node (model, test, seed) of a run, from the run_results.json dbt wrote in the run's target
+    folder (``<dbt_runs>/<run id[:8]>-<uuid>``, see defs/transform/assets.py); {} when there is none."""
+    seconds: dict[str, float] = {}
+    for results in sorted(paths.dbt_runs.glob(f"{run_id[:8]}-*/run_results.json")):
+        for node in json.loads(results.read_text()).get("results") or []:
+            seconds[node["unique_id"]] = float(node.get("execution_time") or 0.0)
+    return seconds
+
+
 def steps(paths: TrustPaths, run_id: str) -> dict:
-    """Seconds per Dagster step of a finished run, from its STEP_SUCCESS events (not timed)."""
+    """Seconds per Dagster step of a finished run, from its STEP_SUCCESS events, and per dbt node (not timed)."""
     from dagster import DagsterEventType, DagsterInstance
 
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
@@ -54,7 +64,7 @@ def steps(paths: TrustPaths, run_id: str) -> dict:
         event = record.dagster_event
         if event is not None and event.step_key is not None:
             seconds[event.step_key] = event.step_success_data.duration_ms / 1000
-    return {"ok": bool(seconds), "steps": seconds}
+    return {"ok": bool(seconds), "steps": seconds, "nodes": dbt_node_seconds(paths, run_id)}
 
 
 KINDS = {"pipeline": pipeline, "floor": floor, "floor-shared": floor_shared, "peer": peer, "steps": steps}

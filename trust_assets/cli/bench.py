@@ -44,18 +44,23 @@ from trust_assets.synth.scales import SCALES
 @click.option("--engine", type=click.Choice(ENGINES), default="duckdb", show_default=True,
               help="spark: also time the same month through the Spark engine, beside DuckDB.")
 @click.option("--spark-remote", metavar="sc://HOST:PORT", default=None,
-              help="The Spark Connect server for --engine spark (default: $TRUST_SPARK_REMOTE; "
-              "`bash scripts/services.sh start spark` prints a local one).")
+              help="The Spark Connect server for --engine spark (default: $TRUST_SPARK_REMOTE; without either, "
+              "the bench starts Sail local-cluster with 2 workers through scripts/services.sh and stops it after).")
 @click.option("--docs/--no-docs", default=True, show_default=True, help="Refresh docs/benchmarks.md.")
 def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, history: bool, history_scale: str,
           latency: bool, curve_scales: list[str] | None, pipeline_too: bool, peer: bool, memory_limit: float | None,
           engine: str, spark_remote: str | None, docs: bool) -> None:
     """Time one month of the pipeline against the floor (DuckDB) and a batch-copy peer (pandas)."""
+    import contextlib
+    import os
+
     import psutil
 
     from trust_assets.cli.run import choose_engine
+    from trust_assets.lib.transform.engine import REMOTE_VAR
 
-    remote = choose_engine(engine, spark_remote).spark_remote
+    start_sail = engine == "spark" and not (spark_remote or os.environ.get(REMOTE_VAR, "").strip())
+    remote = "" if start_sail else choose_engine(engine, spark_remote).spark_remote
     Engine().export()  # the DuckDB measurements run on DuckDB; the Spark row sets its own environment
 
     from trust_assets.bench.data import DataSpec, default_root
@@ -82,7 +87,17 @@ def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, hist
             body, key = latency_bench(runner, target, DataSpec(scale, months, seed))
         else:
             target = home.resolve() if home else default_root(TrustPaths.from_env()) / scale
-            body, key = month_bench(runner, target, DataSpec(scale, months, seed), peer, pipeline_too, remote)
+            label = ""
+            with contextlib.ExitStack() as stack:
+                if start_sail:
+                    from trust_assets.bench.sail import started_sail
+
+                    target.mkdir(parents=True, exist_ok=True)
+                    remote = stack.enter_context(started_sail(target.parent / "services"))
+                    label = f"Sail local-cluster, 2 workers, {remote}"
+                    click.echo(f"[bench] started {label}")
+                body, key = month_bench(runner, target, DataSpec(scale, months, seed), peer, pipeline_too, remote,
+                                        label)
     except (MeasureError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("\n" + body)

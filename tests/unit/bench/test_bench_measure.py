@@ -16,7 +16,15 @@ from trust_assets.bench.measure import (
     run_checked,
     run_measured,
 )
-from trust_assets.bench.report import GIB, Row, replace_section, results_table, steps_table, targets_lines
+from trust_assets.bench.report import (
+    GIB,
+    Row,
+    nodes_table,
+    replace_section,
+    results_table,
+    steps_table,
+    targets_lines,
+)
 
 MIB = 1 << 20
 
@@ -86,6 +94,17 @@ def test_steps_table_accounts_for_time_outside_the_steps():
     assert "| pinned_sources | 2.0 | 3% |" in table
     assert "| dbt_models | 40.0 | 67% |" in table
     assert "| 18.0 | 30% |" in table.splitlines()[-1]
+
+
+def test_nodes_table_ranks_dbt_nodes_by_median_and_sums_by_kind():
+    runs = [{"model.labour_market_trust.slow": 10.0, "test.labour_market_trust.t1": 1.0,
+             "seed.labour_market_trust.s": 0.5},
+            {"model.labour_market_trust.slow": 30.0, "test.labour_market_trust.t1": 3.0}]
+    table = nodes_table(runs, top=2)
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "dbt node" not in line]
+    assert rows == ["| slow | model | 20.0 | 89% |", "| t1 | test | 2.0 | 9% |"]  # the seed is past the top 2
+    assert "Summed node time 22.5 s: model 20.0 s (1), test 2.0 s (1), seed 0.5 s (1)." in table
+    assert "no dbt run_results.json" in nodes_table([{}])
 
 
 def test_targets_say_met_or_not():
