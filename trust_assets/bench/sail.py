@@ -1,8 +1,11 @@
 """A Sail server for ``trust bench --engine spark`` when no ``--spark-remote`` is given: the project's own service.
 
-Started with ``scripts/services.sh start spark`` (the one way the project starts servers) in local-cluster mode,
-a driver and worker processes on this machine, so the row measures the shape of a real cluster; its state folder
-is the bench root's, so it never meets a Sail the user or the tests started. Stopped when the bench ends.
+Started with ``scripts/services.sh start spark`` (the one way the project starts servers) in local-cluster mode
+(a driver and worker processes on this machine, the shape of a real cluster) unless ``TRUST_SPARK_MODE`` says
+``local``. On Sail 0.7.2 local-cluster fails this project's reference staging ("no UDF found for upper",
+docs/deployment.md), which the bench then reports as the Spark row's result; ``TRUST_SPARK_MODE=local`` measures
+the one-process server instead. Its state folder is the bench root's, so it never meets a Sail the user or the
+tests started. Stopped when the bench ends.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ START_TIMEOUT_S = 600
 
 
 @contextmanager
-def started_sail(state: Path, mode: str = "local-cluster", workers: int = 2) -> Iterator[str]:
-    """Start Sail (``mode``, ``workers``) with its state under ``state``; yields its sc:// URL, stops it after."""
+def started_sail(state: Path, mode: str = "", workers: int = 2) -> Iterator[str]:
+    """Start Sail (``mode``, default $TRUST_SPARK_MODE or local-cluster; ``workers``) with its state under
+    ``state``; yields its sc:// URL, stops it after."""
+    mode = mode or os.environ.get("TRUST_SPARK_MODE", "").strip() or "local-cluster"
     env = {**os.environ, "TRUST_SERVICES_DIR": str(state)}
     started = subprocess.run(["bash", str(SERVICES), "start", "spark", "--mode", mode, "--workers", str(workers)],
                              capture_output=True, text=True, timeout=START_TIMEOUT_S, env=env, check=False)

@@ -45,7 +45,8 @@ from trust_assets.synth.scales import SCALES
               help="spark: also time the same month through the Spark engine, beside DuckDB.")
 @click.option("--spark-remote", metavar="sc://HOST:PORT", default=None,
               help="The Spark Connect server for --engine spark (default: $TRUST_SPARK_REMOTE; without either, "
-              "the bench starts Sail local-cluster with 2 workers through scripts/services.sh and stops it after).")
+              "the bench starts Sail through scripts/services.sh, local-cluster with 2 workers or $TRUST_SPARK_MODE, "
+              "and stops it after).")
 @click.option("--docs/--no-docs", default=True, show_default=True, help="Refresh docs/benchmarks.md.")
 def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, history: bool, history_scale: str,
           latency: bool, curve_scales: list[str] | None, pipeline_too: bool, peer: bool, memory_limit: float | None,
@@ -93,8 +94,9 @@ def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, hist
                     from trust_assets.bench.sail import started_sail
 
                     target.mkdir(parents=True, exist_ok=True)
-                    remote = stack.enter_context(started_sail(target.parent / "services"))
-                    label = f"Sail local-cluster, 2 workers, {remote}"
+                    mode = os.environ.get("TRUST_SPARK_MODE", "").strip() or "local-cluster"
+                    remote = stack.enter_context(started_sail(target.parent / "services", mode))
+                    label = f"Sail {mode}{', 2 workers' if mode == 'local-cluster' else ''}, {remote}"
                     click.echo(f"[bench] started {label}")
                 body, key = month_bench(runner, target, DataSpec(scale, months, seed), peer, pipeline_too, remote,
                                         label)
