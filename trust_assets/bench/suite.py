@@ -120,7 +120,11 @@ def spark_bench(bench: Bench, home: Path, month: str, spark_remote: str, spark_l
     try:
         summary, samples = bench.measure("pipeline on spark", home, "pipeline", month, env=env)
     except MeasureError as exc:
-        failure = str(exc).splitlines()[0]
+        import re
+
+        # the worker's first line says only that it exited; the line naming what dbt failed says why
+        lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in str(exc).splitlines()]
+        failure = next((line for line in lines if "build failed" in line), lines[0])[:400]
         bench.echo(f"[bench] the pipeline on Spark did not finish: {failure}")
         return [], f"**The pipeline on Spark ({label}) did not finish**: {failure}\n"
     steps, nodes = bench.breakdown(home, samples)
