@@ -31,9 +31,8 @@ def correct_claims(root: Path, rng: np.random.Generator, month: str, tag: str, c
 
     uri = str(TrustPaths(root).source_table(*CLAIMS))
     table = DeltaTable(uri)
-    claims = table.to_pyarrow_table()
     day = pa.scalar(f"{month}-01").cast(pa.date32())
-    rows = claims.filter(pc.and_(pc.equal(claims["month"], day), pc.is_valid(claims["person_id"])))
+    rows = table.to_pyarrow_table(filters=(pc.field("month") == day) & pc.field("person_id").is_valid())  # one month
     areas = sorted(set(rows["residence_la_code"].drop_null().to_pylist()))
     if not areas:
         raise SystemExit(f"dwp/uc_claims holds no claimant for {month}: nothing to correct")

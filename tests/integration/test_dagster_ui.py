@@ -12,9 +12,7 @@ home alongside the one under test. Without a daemon the test runs exactly the ru
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _servers import free_port
+from _servers import free_port, stop_process_group
 from deltalake import DeltaTable
 
 from trust_assets.lib.paths import PROJECT_ROOT, TrustPaths
@@ -118,15 +116,7 @@ class Webserver:
 
 def _stop(process: subprocess.Popen) -> None:
     """Stop the webserver and everything it started (code server, run workers): they share its process group."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-    with contextlib.suppress(ProcessLookupError):  # children that outlived the leader (a run worker mid-step)
-        os.killpg(process.pid, signal.SIGKILL)
+    stop_process_group(process, timeout=20)
 
 
 @pytest.fixture

@@ -7,19 +7,15 @@ requests land in the instance, and no run starts. Nothing registers the months b
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from _servers import dagster_daemon
 
-from trust_assets.lib.paths import PROJECT_ROOT, TrustPaths
+from trust_assets.lib.paths import TrustPaths
 
 pytestmark = pytest.mark.integration
 
@@ -43,24 +39,8 @@ def daemon(tiny_home: TrustPaths, tmp_path: Path) -> Iterator[Path]:
     with dg.DagsterInstance.from_config(str(tiny_home.dagster_home)) as instance:  # its SQLite files exist first:
         instance.get_runs(limit=1)  # the daemon and its code server would otherwise create them at once (alembic)
     log = tmp_path / "daemon.log"
-    env = {**os.environ, "TRUST_HOME": str(tiny_home.root), "DAGSTER_HOME": str(tiny_home.dagster_home),
-           "DAGSTER_DISABLE_TELEMETRY": "1", "GX_ANALYTICS_ENABLED": "false"}
-    with log.open("wb") as out:
-        process = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
-                                    str(PROJECT_ROOT / "workspace.yaml")], cwd=PROJECT_ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    try:
+    with dagster_daemon(tiny_home.root, tiny_home.dagster_home, log):
         yield log
-    finally:  # the daemon and the code server it started share its process group
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _wait(what: str, ready: Callable[[], bool], log: Path) -> float:

@@ -9,7 +9,6 @@ dequeues it from Postgres and the run succeeds.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _servers import free_port
+from _servers import dagster_daemon, free_port, stop_process_group
 
 from trust_assets.lib.paths import PROJECT_ROOT, TrustPaths
 
@@ -107,14 +106,8 @@ def _daemon_runs(paths: TrustPaths, instance, run_id: str):
     import dagster as dg
 
     log = paths.root / "daemon.log"
-    env = {**os.environ, "TRUST_HOME": str(paths.root), "DAGSTER_HOME": str(paths.dagster_home),
-           "DAGSTER_DISABLE_TELEMETRY": "1", "GX_ANALYTICS_ENABLED": "false"}
-    with log.open("wb") as out:
-        process = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
-                                    str(PROJECT_ROOT / "workspace.yaml")], cwd=PROJECT_ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        started = time.monotonic()
+    with dagster_daemon(paths.root, paths.dagster_home, log) as process:  # stops the daemon, its code server and
+        started = time.monotonic()                                          # the run it launched
         dequeued = False
         while True:
             status = instance.get_run_by_id(run_id).status
@@ -127,14 +120,6 @@ def _daemon_runs(paths: TrustPaths, instance, run_id: str):
                             f"{log.read_text(errors='replace')[-4000:]}")
             assert process.poll() is None, log.read_text(errors="replace")[-4000:]
             time.sleep(2)
-    finally:  # the daemon, its code server and the run it launched share its process group
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
 
 
 LAUNCH_RUN = """
@@ -182,9 +167,4 @@ def _launch_from_ui(paths: TrustPaths, month: str) -> str:
             time.sleep(2)
         pytest.fail(f"launchRun did not succeed: {launched}\n{log.read_text()[-3000:]}")
     finally:  # the webserver and its code server share a process group
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_process_group(process)

@@ -66,7 +66,7 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
     (``publishing=False``) publishes nothing and rebuilds old versions on purpose, so they are not judged there."""
     from trust_assets.lib.audit.disclosure.cellkey import CellKeys
     from trust_assets.lib.audit.disclosure.compliance import check_compliance
-    from trust_assets.lib.audit.disclosure.differencing import check_differencing, pinned_by_history
+    from trust_assets.lib.audit.disclosure.differencing import check_differencing
     from trust_assets.lib.audit.disclosure.policy import load_policy
     from trust_assets.lib.audit.plausibility import check_release, load_plausibility, read_published
     from trust_assets.lib.publish.ledger import empty_ledger
@@ -77,7 +77,9 @@ def audit_release(paths: TrustPaths, release: Release, months: list[str], run_id
     ledger = release.ledger if release.ledger is not None else empty_ledger()
     differencing = [] if release.ledger_entries is None else check_differencing(release.ledger_entries, ledger,
                                                                                  policy)
-    excused = {} if release.ledger_entries is None else pinned_by_history(release.ledger_entries, ledger, policy)
+    # counted once, by build_release, into the protection summary the candidates carry
+    excused = {name: int(summary.get("cross_release_pinned_by_history", 0))
+               for name, summary in release.protection.items()}
     suites = run_release_suites(paths, release, months, run_id)
     plausibility = load_plausibility()
     published = {p.name: read_published(paths, p.name) for p in PRODUCTS}
