@@ -18,7 +18,8 @@ if _pyspark is not None and _pyspark.origin:
 
 @pytest.fixture(scope="session")
 def spark_remote():
-    """A Sail Spark Connect server for the session (scripts/services.sh start spark); its sc:// URL."""
+    """A Sail Spark Connect server for the session (scripts/services.sh start spark: local-cluster, 2 workers, unless
+    TRUST_SPARK_MODE=local); its sc:// URL."""
     from _services import running_service
 
     with running_service("spark") as url:

@@ -1,11 +1,13 @@
 # spark: a local Spark Connect server, Sail (PyPI `pysail`, a Rust engine: no JVM).
 #   start [--port N] [--mode local|local-cluster] [--workers N]
 #     --port      default: a free port on 127.0.0.1
-#     --mode      local (default, TRUST_SPARK_MODE): one process, parallel over the cores. local-cluster: a driver
-#                 and worker processes, the shape of a real cluster; in Sail 0.7.2 it cannot build this project
-#                 (a table written from a query that calls upper/trim/replace/split_part fails with
-#                 "ExtendedScalarUdf: no UDF found", tests/integration/test_spark_engine.py checks it still does)
-#     --workers   local-cluster workers (default 2, TRUST_SPARK_WORKERS)
+#     --mode      local-cluster (default, TRUST_SPARK_MODE): a driver and workers (in one process, talking over
+#                 RPC), the shape of a real cluster; the dbt project works around its one bug here
+#                 (spark__create_table_as, dbt_project/macros/cross_db/relations.sql). local: one process,
+#                 parallel over the cores.
+#     --workers   local-cluster workers (default 2, TRUST_SPARK_WORKERS), each with TRUST_SPARK_TASK_SLOTS task
+#                 slots (default 64: Sail's 8 cannot hold the pipelined stages of the district-code walk,
+#                 "required maximum is 16 given a maximum of 2 workers with 8 task slots per worker")
 # The last line printed by start is the sc:// URL (`trust run --engine spark --spark-remote <url>`).
 # Sail comes with the project's `spark` extra (pyproject.toml, pinned in constraints.txt); it is installed into
 # .venv when missing, like every other dependency.
@@ -22,7 +24,7 @@ spark_binary() {
 }
 
 spark_start() {
-  local port="" mode="${TRUST_SPARK_MODE:-local}" workers="${TRUST_SPARK_WORKERS:-2}"
+  local port="" mode="${TRUST_SPARK_MODE:-local-cluster}" workers="${TRUST_SPARK_WORKERS:-2}"
   while [ $# -gt 0 ]; do
     case "$1" in
       --port) port=$2; shift 2 ;;
@@ -40,11 +42,12 @@ spark_start() {
   fi
   local sail; sail=$(spark_binary) || { echo "[services] spark: cannot install pysail" >&2; return 1; }
   [ -n "$port" ] || port=$(PYTHON="$root/.venv/bin/python" free_port)
-  # local-cluster: a driver plus worker processes on this machine, the same shape as a real cluster. Workers
-  # listen on 127.0.0.1 too; their ports are chosen by the driver.
+  # local-cluster: a driver plus workers on this machine, the same shape as a real cluster. Workers listen on
+  # 127.0.0.1 too; their ports are chosen by the driver.
   SAIL_MODE="$mode" \
   SAIL_CLUSTER__WORKER_INITIAL_COUNT="$workers" \
   SAIL_CLUSTER__WORKER_MAX_COUNT="$workers" \
+  SAIL_CLUSTER__WORKER_TASK_SLOTS="${TRUST_SPARK_TASK_SLOTS:-64}" \
   SAIL_CLUSTER__DRIVER_LISTEN_HOST=127.0.0.1 \
   SAIL_CLUSTER__WORKER_LISTEN_HOST=127.0.0.1 \
   RUST_LOG="${RUST_LOG:-warn}" \

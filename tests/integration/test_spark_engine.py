@@ -65,27 +65,40 @@ def test_sail_still_breaks_views_over_quoted_identifiers(spark, tmp_path):
         "Sail queries views over delta.`<path>` now: sources need no registration by name"
 
 
-def test_sail_still_fails_create_table_as_with_string_functions(tmp_path):
-    """scripts/services/spark.sh: local-cluster mode cannot build this project, so the services start local."""
+def test_sail_still_runs_single_partition_writes_on_the_driver(tmp_path):
+    """macros/cross_db/relations.sql: spark__create_table_as puts every Spark write's query behind `rand() >= 0`.
+
+    Sail (local-cluster, 2 workers) runs a Delta commit on the driver with everything under it down to the first
+    shuffle; the driver's session has no DataFusion built-ins, so a one-partition write calling upper/lower/trim
+    fails (deterministically: scripts/sail_driver_udf_repro.py shows the plan). The filter puts a shuffle under
+    the commit, and the query on the workers."""
     from _services import running_service
     from pyspark.sql import SparkSession
 
     with running_service("spark", "--mode", "local-cluster", "--workers", "2") as url:
         session = SparkSession.builder.remote(url).getOrCreate()
         try:
+            # one VALUES partition: a one-file Delta table, so a one-partition scan
             session.sql(f"create or replace table canary_source using delta location '{tmp_path / 'source'}' "
                         "as select x from values ('a'), ('b') as t(x)").collect()
+            assert len(list((tmp_path / "source").glob("*.parquet"))) == 1
+
+            def ctas(name: str, select: str) -> str:
+                return _fails(session, f"create or replace table canary_{name} using delta location "
+                                       f"'{tmp_path / name}' as {select}")
+
             # dbt-spark's statement for a Delta table model, with the functions the reference staging calls
-            errors = [_fails(session, f"create or replace table canary_{name} using delta location "
-                             f"'{tmp_path / name}' as select {name}(x) as u from canary_source")
-                      for name in ("upper", "lower", "trim")]
+            errors = {name: ctas(name, f"select {name}(x) as u from canary_source")
+                      for name in ("upper", "lower", "trim")}
+            worked_around = ctas("wrapped", "select * from (select upper(x) as u from canary_source) "
+                                            "as trust_on_workers where rand() >= 0")
+            written = session.sql("select u from canary_wrapped order by u").collect()
         finally:
             session.stop()
-    if not any(errors):
-        # Seen both ways on Sail 0.7.2 (all three failed alone; all ran in a longer session under load): the bug
-        # is intermittent, so one clean pass is not proof it is gone. Say so rather than pass or fail.
-        pytest.skip("Sail local-cluster ran upper/lower/trim this time; the bug is intermittent on 0.7.2")
-    assert any("no UDF found" in e for e in errors), f"local-cluster failed otherwise than the bug: {errors}"
+    assert all("no UDF found for" in error for error in errors.values()), \
+        f"Sail local-cluster writes one-partition queries with built-ins now ({errors}): drop the rand() filter"
+    assert worked_around == "", f"the workaround no longer works: {worked_around}"
+    assert [r.u for r in written] == ["A", "B"], "the always-true filter kept every row"
 
 
 def test_dbt_spark_still_binds_seed_values_unescaped():

@@ -1,11 +1,10 @@
 """A Sail server for ``trust bench --engine spark`` when no ``--spark-remote`` is given: the project's own service.
 
 Started with ``scripts/services.sh start spark`` (the one way the project starts servers) in local-cluster mode
-(a driver and worker processes on this machine, the shape of a real cluster) unless ``TRUST_SPARK_MODE`` says
-``local``. On Sail 0.7.2 local-cluster fails this project's reference staging ("no UDF found for upper",
-docs/deployment.md), which the bench then reports as the Spark row's result; ``TRUST_SPARK_MODE=local`` measures
-the one-process server instead. Its state folder is the bench root's, so it never meets a Sail the user or the
-tests started. Stopped when the bench ends.
+(a driver and 2 workers on this machine, the shape of a real cluster) unless ``TRUST_SPARK_MODE`` says ``local``
+(one process). Local-cluster builds this project through the workaround for Sail's driver-side writes
+(spark__create_table_as, dbt_project/macros/cross_db/relations.sql). Its state folder is the bench root's, so it
+never meets a Sail the user or the tests started. Stopped when the bench ends.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
   {#- Staging over the reference seeds. A view on DuckDB. A table on Spark: on Sail a view selecting a hyphenated
       column (the mySociety register's `local-authority-code`, ...) is created but cannot be queried ("attribute
       local is missing from the schema", a Sail bug; tested by
-      tests/integration/test_spark_engine.py::test_sail_still_breaks_views_over_hyphenated_columns). -#}
+      tests/integration/test_spark_engine.py::test_sail_still_breaks_views_over_quoted_identifiers). -#}
   {{ return(adapter.dispatch('trust_reference_materialization', 'labour_market_trust')()) }}
 {%- endmacro %}
 
@@ -59,4 +59,27 @@
 {% macro trust_spark_string(text) -%}
   {#- A Spark SQL string literal (backslash escapes). -#}
   '{{ text | replace("\\", "\\\\") | replace("'", "\\'") }}'
+{%- endmacro %}
+
+
+{% macro spark__create_table_as(temporary, relation, compiled_code, language='sql') -%}
+  {#- dbt-spark's create_table_as (every Spark table, and the temporary view an incremental run inserts from), with
+      the query behind an always-true filter on rand(). The workaround for a Sail bug (0.7.2, local-cluster and
+      cluster modes): Sail runs a Delta commit on the driver, together with everything under it down to the first
+      shuffle, and the driver's session has no DataFusion built-in functions, so a write whose query has a single
+      partition (a small table: the reference seeds, a month's few rows) fails with "ExtendedScalarUdf: no UDF found
+      for upper" (lower, btrim, replace, ...). The filter is one Sail cannot fold away, and it makes DataFusion
+      repartition the scan, which puts a shuffle, and so the query, before the commit: the query runs on the
+      workers. Tested by tests/integration/test_spark_engine.py::test_sail_still_runs_single_partition_writes_on_the_driver
+      (fails once Sail runs them). On a Spark without the bug the filter keeps every row and costs a comparison. -#}
+  {%- if language == 'sql' -%}
+    {%- set compiled_code = trust_spark_query_on_workers(compiled_code) -%}
+  {%- endif -%}
+  {{ return(dbt.spark__create_table_as(temporary, relation, compiled_code, language)) }}
+{%- endmacro %}
+
+
+{% macro trust_spark_query_on_workers(sql) -%}
+  {#- ``sql`` behind a filter that keeps every row (rand() is in [0, 1)); see spark__create_table_as above. -#}
+  {{ return('select * from (\n' ~ sql ~ '\n) as trust_on_workers where rand() >= 0') }}
 {%- endmacro %}
