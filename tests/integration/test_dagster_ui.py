@@ -39,11 +39,7 @@ START_TIMEOUT_S = 120
 RUN_TIMEOUT_S = 180
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 
-DEFAULT_COORDINATOR = """
-run_coordinator:
-  module: dagster._core.run_coordinator
-  class: DefaultRunCoordinator
-"""
+QUEUED = "class: QueuedRunCoordinator\n  config:\n    dequeue_interval_seconds: 1"
 
 ASSETS_QUERY = """
 query TrustAssets {
@@ -123,11 +119,14 @@ def _stop(process: subprocess.Popen) -> None:
 def webserver(tiny_home: TrustPaths, tmp_path: Path) -> Iterator[Webserver]:
     from dagster import DagsterInstance
 
-    from trust_assets.runs.instance import DAGSTER_YAML
+    from trust_assets.runs.instance import DAGSTER_YAML, WRITTEN_BY_TRUST
     from trust_assets.runs.ui import register_held_months
 
     tiny_home.ensure()
-    (tiny_home.dagster_home / "dagster.yaml").write_text(DAGSTER_YAML + DEFAULT_COORDINATOR)
+    # the trust's settings with runs launched by the webserver itself (no daemon here), not written by the trust
+    assert QUEUED in DAGSTER_YAML
+    config = DAGSTER_YAML.replace(QUEUED, "class: DefaultRunCoordinator").replace(WRITTEN_BY_TRUST, "# UI test")
+    (tiny_home.dagster_home / "dagster.yaml").write_text(config)
     with DagsterInstance.from_config(str(tiny_home.dagster_home)) as instance:
         register_held_months(tiny_home, instance)  # as `trust ui` does before it starts the webserver
     port = free_port()

@@ -85,7 +85,7 @@ def bench(scale: str, runs: int, months: int, home: Path | None, seed: int, hist
             from trust_assets.bench.latency import latency_bench
 
             target = home.resolve() if home else default_root(TrustPaths.from_env()) / f"{scale}-latency"
-            body, key = latency_bench(runner, target, DataSpec(scale, months, seed))
+            body, key = latency_bench(runner, target, DataSpec(scale, months, seed), runs=runs)
         else:
             target = home.resolve() if home else default_root(TrustPaths.from_env()) / scale
             label = ""

@@ -63,6 +63,23 @@ unioned as (
 
 ),
 
+ranked as (
+
+    -- the employer record is chosen on the source columns alone, before the joins widen the rows
+    select
+        *,
+        case
+            when employer_id is null then null
+            else row_number() over (
+                partition by employer_id
+                order by birth_date desc nulls last, death_date desc nulls first, sic_section asc,
+                    workplace_la_code asc, sic_division asc, size_band asc
+            )
+        end as employer_record_rank
+    from unioned
+
+),
+
 conformed as (
 
     select
@@ -80,15 +97,8 @@ conformed as (
         b.death_date,
         {{ trust_month_of('b.birth_date') }} as birth_month,
         {{ trust_month_of('b.death_date') }} as death_month,
-        case
-            when b.employer_id is null then null
-            else row_number() over (
-                partition by b.employer_id
-                order by b.birth_date desc nulls last, b.death_date desc nulls first, b.sic_section asc,
-                    b.workplace_la_code asc, b.sic_division asc, b.size_band asc
-            )
-        end as employer_record_rank
-    from unioned as b
+        b.employer_record_rank
+    from ranked as b
     left join districts as d
         on b.workplace_la_code = d.district_code
     left join sic_sections as s

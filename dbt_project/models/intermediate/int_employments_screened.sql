@@ -43,11 +43,9 @@ distinct_rows as (
 
 checked as (
 
+    -- only what the window needs: the source columns and the first failure (the district's names come after)
     select
         e.*,
-        d.local_authority_code as residence_local_authority_code,
-        d.region as residence_region,
-        {{ trust_district_conformance('e.residence_la_code', 'd') }} as district_conformance,
         {{ trust_first_failure([
             ("'null_person_id'", "e.person_id is null"),
             ("'null_employer_id'", "e.employer_id is null or e.employer_id = ''"),
@@ -71,20 +69,23 @@ screened as (
 
 final as (
 
+    -- the district's names joined after the window, so its sort carries no strings it does not partition on
     select
-        person_id,
-        employer_id,
-        month,
-        pay_gbp,
-        residence_la_code,
-        employment_start_date,
-        copies,
-        key_versions,
-        residence_local_authority_code,
-        residence_region,
-        district_conformance,
-        row_rule_reason
-    from screened
+        s.person_id,
+        s.employer_id,
+        s.month,
+        s.pay_gbp,
+        s.residence_la_code,
+        s.employment_start_date,
+        s.copies,
+        s.key_versions,
+        d.local_authority_code as residence_local_authority_code,
+        d.region as residence_region,
+        {{ trust_district_conformance('s.residence_la_code', 'd') }} as district_conformance,
+        s.row_rule_reason
+    from screened as s
+    left join districts as d
+        on s.residence_la_code = d.district_code
 
 )
 

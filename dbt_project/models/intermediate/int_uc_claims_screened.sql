@@ -43,12 +43,9 @@ distinct_rows as (
 
 checked as (
 
+    -- only what the window needs: the source columns and the first failure (the district's names come after)
     select
         c.*,
-        d.local_authority_code,
-        d.local_authority_name,
-        d.region,
-        {{ trust_district_conformance('c.residence_la_code', 'd') }} as district_conformance,
         {{ trust_first_failure([
             ("'null_person_id'", "c.person_id is null"),
             ("'month_not_month_start'", "c.month <> " ~ trust_month_of('c.month')),
@@ -69,23 +66,26 @@ screened as (
 
 final as (
 
+    -- the district's names joined after the window, so its sort carries no strings it does not partition on
     select
-        person_id,
-        month,
-        residence_la_code,
-        age_band,
-        sex,
-        disability,
-        conditionality_regime,
-        claim_start_date,
-        copies,
-        key_versions,
-        local_authority_code,
-        local_authority_name,
-        region,
-        district_conformance,
-        row_rule_reason
-    from screened
+        s.person_id,
+        s.month,
+        s.residence_la_code,
+        s.age_band,
+        s.sex,
+        s.disability,
+        s.conditionality_regime,
+        s.claim_start_date,
+        s.copies,
+        s.key_versions,
+        d.local_authority_code,
+        d.local_authority_name,
+        d.region,
+        {{ trust_district_conformance('s.residence_la_code', 'd') }} as district_conformance,
+        s.row_rule_reason
+    from screened as s
+    left join districts as d
+        on s.residence_la_code = d.district_code
 
 )
 

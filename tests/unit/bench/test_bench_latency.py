@@ -40,11 +40,19 @@ def test_latency_section_reports_each_span_and_the_target():
     result = Latency("2025-03", {"hmrc/paye_employments": 100.0, "dwp/uc_claims": 101.0}, 161.0, 163.5, "abc")
     assert result.figures() == {"first commit to release": 61.0, "last commit to release": 60.0,
                                 "last commit to first read": 62.5}
-    text = latency_section(result, "tiny", 40.0, ["latency 1 -> 2"], {"date": "d", "cpu": "c", "memory": "m",
-                                                                      "python": "p", "packages": "x"})
-    assert "| last commit to release | 60.0 s |" in text
+    info = {"date": "d", "cpu": "c", "memory": "m", "python": "p", "packages": "x"}
+    text = latency_section([result], "tiny", [40.0], ["latency 1 -> 2"], info)
+    assert "| last commit to release | 60.0 s | 60.0 |" in text
     assert "70.0 s, met" in text
-    assert "| of which: run started to release | - |" in text  # no run times recorded: said, not invented
+    assert "| of which: run started to release | - | - |" in text  # no run times recorded: said, not invented
+
+    slower = Latency("2025-03", {"dwp/uc_claims": 100.0}, 190.0, None, "def")
+    faster = Latency("2025-03", {"dwp/uc_claims": 100.0}, 150.0, 151.0, "ghi")
+    text = latency_section([result, slower, faster], "tiny", [40.0, 45.0, None], [], info)
+    assert "| last commit to release | 60.0 s | 60.0, 90.0, 50.0 |" in text  # the median, then each run
+    assert "| last commit to first read | 56.8 s | 62.5, -, 51.0 |" in text  # the median of the runs that read
+    assert "sensor run def, 45.0 s wall; target one sensor interval (30 s) plus the run time: 75.0 s, NOT met" in text
+    assert "sensor run ghi, - wall; target one sensor interval (30 s) plus the run time: -, -" in text
 
     timed = Latency("2025-03", {"dwp/uc_claims": 101.0}, 161.0, None, "abc", requested=125.0, started=132.5)
     assert timed.breakdown() == {"last commit to the sensor's run request": 24.0,
