@@ -92,7 +92,8 @@ postgres_status() {
   local dir bin; dir=$(postgres_dir)
   if [ -f "$dir/data/postmaster.pid" ] && bin=$(postgres_bin 2>/dev/null) \
      && as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-    echo "postgres: running on 127.0.0.1:$(cat "$dir/port" 2>/dev/null)"
+    # the URL (with its generated password) is in a 0600 file, not echoed: status output ends up in logs
+    echo "postgres: running on 127.0.0.1:$(cat "$dir/port" 2>/dev/null); URL in $dir/url"
   else
     echo "postgres: stopped"
   fi

@@ -22,7 +22,8 @@ def _check_start(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=42, show_default=True,
-              help="Random seed: the same seed and options give identical tables.")
+              help="Random seed: the same seed and options give the same rows (not always in the same "
+              "order: compare sorted).")
 @click.option("--scale", type=click.Choice(list(SCALES)), default="small", show_default=True,
               help="Population size: tiny (tests), small (demo), regional (~1/10 UK), national (UK).")
 @click.option("--months", type=click.IntRange(1, 600), default=12, show_default=True,
