@@ -196,6 +196,16 @@ def test_small_dose_is_counted_with_its_reasons(builds):
     assert clean == [(0,)]
 
 
+def test_two_employments_with_one_employer_are_counted_as_summed_not_excluded(builds):
+    """p0503 has two differing January rows with employer E003 (921 and 450): both kept, counted as 2 rows."""
+    homes, _, _ = builds
+    for name in ("clean", "small"):  # the small dose's exact copies and negative-pay twins add no such key
+        got = query(TrustPaths(homes[name]), """
+            select month, is_excluded, affected_rows from conformance_exclusions
+            where source_key = 'hmrc/paye_employments' and reason = 'same_key_summed'""")
+        assert got == [(JAN, False, 2)], name
+
+
 def test_small_dose_leaves_every_product_figure_unchanged(builds):
     homes, _, _ = builds
     for mart in MARTS:

@@ -18,7 +18,8 @@ uc_claims_rows as (
 
 paye_rows as (
 
-    {{ trust_row_rule_counts('int_employments_screened', 'hmrc/paye_employments', 'month', 'residence_la_code') }}
+    {{ trust_row_rule_counts('int_employments_screened', 'hmrc/paye_employments', 'month', 'residence_la_code',
+        summed_key=['month', 'person_id', 'employer_id']) }}
 
 ),
 

@@ -5,7 +5,7 @@
   Precedence: null_person_id, null_employer_id, month_not_month_start, negative_pay (an error in the source;
   zero pay is kept and means not paid that month), start_after_month (employment started after the pay month),
   then the residence district. Differing rows for one person, employer and month that pass the rest are KEPT
-  (key_versions > 1, counted as same_key_summed): they are two employments with one employer (the source has no
+  (counted as same_key_summed in conformance_exclusions): they are two employments with one employer (the source has no
   employment id; a second job or a payroll change), and the products sum a person's pay over their records, so
   keeping them is summing them. A negative-pay row beside a valid row for the same key is excluded alone: the
   valid row stays. Filter on `month` to prune.
@@ -43,9 +43,11 @@ distinct_rows as (
 
 checked as (
 
-    -- only what the window needs: the source columns and the first failure (the district's names come after)
     select
         e.*,
+        d.local_authority_code as residence_local_authority_code,
+        d.region as residence_region,
+        {{ trust_district_conformance('e.residence_la_code', 'd') }} as district_conformance,
         {{ trust_first_failure([
             ("'null_person_id'", "e.person_id is null"),
             ("'null_employer_id'", "e.employer_id is null or e.employer_id = ''"),
@@ -63,29 +65,26 @@ checked as (
 
 screened as (
 
+    {#- conflicts='keep': no window over the key (the kept rows sharing a key are counted in conformance_exclusions) -#}
     {{ trust_screen_versions('checked', ['month', 'person_id', 'employer_id'], conflicts='keep') }}
 
 ),
 
 final as (
 
-    -- the district's names joined after the window, so its sort carries no strings it does not partition on
     select
-        s.person_id,
-        s.employer_id,
-        s.month,
-        s.pay_gbp,
-        s.residence_la_code,
-        s.employment_start_date,
-        s.copies,
-        s.key_versions,
-        d.local_authority_code as residence_local_authority_code,
-        d.region as residence_region,
-        {{ trust_district_conformance('s.residence_la_code', 'd') }} as district_conformance,
-        s.row_rule_reason
-    from screened as s
-    left join districts as d
-        on s.residence_la_code = d.district_code
+        person_id,
+        employer_id,
+        month,
+        pay_gbp,
+        residence_la_code,
+        employment_start_date,
+        copies,
+        residence_local_authority_code,
+        residence_region,
+        district_conformance,
+        row_rule_reason
+    from screened
 
 )
 

@@ -39,17 +39,16 @@ cells as (
 
 ),
 
-employments as {{ trust_inlined() }} (
+employments as (
 
     {#- each employment record's workplace cell (the inner join to the cells is the not-null region and section).
-        Read where it is used (trust_inlined): the pay statistics and the employer counts read it twice. -#}
+        Read once, by the pay statistics: they also count the cell's active employers (below). -#}
     select
         e.month,
         c.cell_id,
         e.person_id,
         e.employer_id,
-        e.pay_gbp,
-        e.is_paid
+        e.pay_gbp
     from {{ ref('int_employments_linked') }} as e
     inner join cells as c
         on e.workplace_region = c.region and e.employer_sic_section = c.sic_section
@@ -79,19 +78,6 @@ businesses_died as (
 ),
 
 {{ trust_pay_statistics('employments', ['month', 'cell_id'], 'median_monthly_pay') }},
-
-employer_counts as (
-
-    {#- an employer is active in a month when someone is paid by it then; it counts in its register record's cell -#}
-    select
-        month,
-        cell_id,
-        count(distinct employer_id) as employer_businesses
-    from employments
-    where is_paid
-    group by month, cell_id
-
-),
 
 birth_counts as (
 
@@ -125,7 +111,10 @@ final as (
         c.sic_section,
         coalesce(p.sdc_median_monthly_pay_people, 0) as payrolled_employees,
         p.median_monthly_pay,
-        coalesce(e.employer_businesses, 0) as employer_businesses,
+        {#- an employer is active in a month when someone is paid by it then (pay > 0), and counts in its register
+            record's cell: exactly the employers the pay statistics count (sdc_..._employers), since every screened
+            PAYE row has a person and an employer, so the 30 M rows are not grouped a second time -#}
+        coalesce(p.sdc_median_monthly_pay_employers, 0) as employer_businesses,
         coalesce(b.business_births, 0) as business_births,
         coalesce(d.business_deaths, 0) as business_deaths,
         {{ trust_sdc_columns('median_monthly_pay', 'p') }}
@@ -133,8 +122,6 @@ final as (
     cross join cells as c
     left join median_monthly_pay_by_cell as p
         on m.month = p.month and c.cell_id = p.cell_id
-    left join employer_counts as e
-        on m.month = e.month and c.cell_id = e.cell_id
     left join birth_counts as b
         on m.month = b.month and c.region = b.region and c.sic_section = b.sic_section
     left join death_counts as d
