@@ -31,10 +31,8 @@ claims as (
 
 ),
 
-employments as {{ trust_inlined() }} (
+employments as (
 
-    {#- read where it is used (trust_inlined): the residence pay statistics and the active employers each take their
-        own few columns, instead of DuckDB storing every column of 30 M rows because it is referenced twice -#}
     select * from {{ ref('int_employments_linked') }}
     where {{ trust_in_build_months('reported_month') }}
 
