@@ -186,7 +186,24 @@ def register_filesystems(con: Any, uris: tuple[str, ...] | list[str] = ()) -> No
         if departments and is_remote(departments):
             wanted[scheme(departments)] = departments
     for name in sorted(wanted):
-        con.register_filesystem(fsspec_filesystem(wanted[name]))
+        register_filesystem_once(con, fsspec_filesystem(wanted[name]))
+
+
+def register_filesystem_once(con: Any, filesystem: Any) -> None:
+    """Register an fsspec filesystem on a DuckDB connection unless its database already has one by that name.
+
+    The registry belongs to the database, not the connection: dbt-duckdb configures each thread's connection to
+    one database, so a second registration of ``http`` failed the whole build now and then ("Filesystem with
+    name http has already been registered"), seen when three dbt builds ran side by side. Checking first would
+    race the same way, so the refusal itself is what is tolerated.
+    """
+    import duckdb
+
+    try:
+        con.register_filesystem(filesystem)
+    except duckdb.InvalidInputException as exc:
+        if "already been registered" not in str(exc):
+            raise
 
 
 def configured_remote_schemes() -> set[str]:

@@ -66,3 +66,19 @@ def test_candidates_beside_the_published_products_use_the_published_credentials(
     assert storage_options("s3://trust/lm/published/p")["AWS_ACCESS_KEY_ID"] == "trust-writer"
     assert storage_options("s3://trust/lm/candidates/p")["AWS_ACCESS_KEY_ID"] == "trust-writer"
     assert storage_options("s3://trust/other/p")["AWS_ACCESS_KEY_ID"] == "default"
+
+
+def test_a_filesystem_registered_twice_on_one_database_is_kept_not_an_error():
+    """dbt-duckdb configures every thread's connection to one database: the second ``http`` must not fail a build."""
+    import duckdb
+
+    from trust_assets.lib.sources.share_client import immutable_http_filesystem
+    from trust_assets.lib.storage import register_filesystem_once
+
+    database = duckdb.connect()
+    register_filesystem_once(database, immutable_http_filesystem("http"))
+    cursor = database.cursor()
+    with pytest.raises(duckdb.InvalidInputException, match="already been registered"):
+        cursor.register_filesystem(immutable_http_filesystem("http"))  # what dbt's second thread hit
+    register_filesystem_once(cursor, immutable_http_filesystem("http"))
+    assert database.list_filesystems() == ["http"]

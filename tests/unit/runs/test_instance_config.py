@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.runs.instance import DAGSTER_YAML, prepare_instance
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """prepare_instance exports TRUST_HOME, DAGSTER_HOME and dbt's settings: later tests must not inherit them
+    (three dbt builds then shared this test's scratch database and failed on its lock)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def _config(paths: TrustPaths) -> Path:

@@ -12,10 +12,10 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 class Plugin(BasePlugin):
     def configure_connection(self, conn) -> None:
         from trust_assets.lib.sources.share_client import immutable_http_filesystem
+        from trust_assets.lib.storage import register_filesystem_once, register_filesystems
 
         for scheme in ("http", "https"):
-            conn.register_filesystem(immutable_http_filesystem(scheme))
+            register_filesystem_once(conn, immutable_http_filesystem(scheme))
         # Department tables in object storage (TRUST_DEPARTMENTS_URI=s3://...): parquet reads through obstore.
-        from trust_assets.lib.storage import register_filesystems
 
         register_filesystems(conn)
