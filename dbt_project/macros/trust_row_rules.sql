@@ -95,17 +95,25 @@
 {%- endmacro %}
 
 
-{% macro trust_screen_versions(rows_cte, key_columns, conflicts='exclude') -%}
+{% macro trust_screen_versions(rows_cte, key_columns=none, conflicts='exclude') -%}
   {#- SQL select over `rows_cte` (distinct rows with `row_failure`) adding `row_rule_reason`. With
       conflicts='exclude' it also adds `key_versions`, how many differing rows that pass every other rule share the
       row's key, and such rows are all conflicting_duplicate (neither version is trusted). With conflicts='keep'
       they stay (PAYE: two employments with one employer, whose pay the products sum) and no window is computed:
       it was 23 of PAYE's 31 s of screening at national scale, for a count trust_row_rule_counts (summed_key)
-      makes with a group-by instead. The key columns lead the window's partition, so a filter on them (e.g. the
-      month) still prunes the scan. -#}
+      makes with a group-by instead, so the key of a 'keep' source has one owner: the `summed_key` argument in
+      conformance_exclusions, and passing key_columns here is an error. The key columns lead the window's
+      partition, so a filter on them (e.g. the month) still prunes the scan. -#}
   {%- if conflicts not in ['exclude', 'keep'] -%}
     {{ exceptions.raise_compiler_error("trust_screen_versions: conflicts must be 'exclude' or 'keep', got "
         ~ conflicts) }}
+  {%- elif conflicts == 'exclude' and not key_columns -%}
+    {{ exceptions.raise_compiler_error("trust_screen_versions: conflicts='exclude' needs key_columns "
+        ~ "(the columns two versions of one row share)") }}
+  {%- elif conflicts == 'keep' and key_columns -%}
+    {{ exceptions.raise_compiler_error("trust_screen_versions: conflicts='keep' computes no key, so key_columns "
+        ~ "are not used; the rows sharing a key are counted by trust_row_rule_counts(summed_key=...) in "
+        ~ "conformance_exclusions, which owns the key") }}
   {%- endif -%}
   {%- if conflicts == 'keep' %}
     select

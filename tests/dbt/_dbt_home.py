@@ -37,13 +37,17 @@ def dbt_command(command: str, paths: TrustPaths, months: list[str], scratch: str
 
     dbt's target and log paths go under ``<root>/<scratch>`` so several builds can run side by side, and the
     environment names the root (profiles.yml reads the warehouse location from TRUST_HOME and has no default).
+    DuckDB settings another test exported into this process (``TRUST_DUCKDB_*``: the scratch file, the spill folder,
+    under that test's home) are not passed on: builds side by side would share one scratch database and fail on
+    its lock. Without them the profile's defaults apply (``run_scratch`` in memory, spill under this root).
     """
     run_vars = {**dbt_vars(pins_from_home(paths), months), **(extra_vars or {})}
     scratch_dir = paths.root / scratch
     args = [DBT, command, "--vars", json.dumps(run_vars), "--project-dir", str(DBT_PROJECT_DIR),
             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(scratch_dir / "target"),
             "--log-path", str(scratch_dir / "logs"), *extra_args]
-    return args, {**os.environ, "TRUST_HOME": str(paths.root)}
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("TRUST_DUCKDB_")}
+    return args, {**inherited, "TRUST_HOME": str(paths.root)}
 
 
 def run_dbt(command: str, paths: TrustPaths, months: list[str], scratch: str = "scratch",

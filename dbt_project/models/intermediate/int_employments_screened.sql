@@ -65,8 +65,9 @@ checked as (
 
 screened as (
 
-    {#- conflicts='keep': no window over the key (the kept rows sharing a key are counted in conformance_exclusions) -#}
-    {{ trust_screen_versions('checked', ['month', 'person_id', 'employer_id'], conflicts='keep') }}
+    {#- conflicts='keep': no window over the key; PAYE's key (month, person_id, employer_id) is owned by
+        conformance_exclusions (summed_key), which counts the kept rows sharing it -#}
+    {{ trust_screen_versions('checked', conflicts='keep') }}
 
 ),
 

@@ -39,10 +39,12 @@ cells as (
 
 ),
 
-employments as (
+employments as {{ trust_inlined() }} (
 
     {#- each employment record's workplace cell (the inner join to the cells is the not-null region and section).
-        Read once, by the pay statistics: they also count the cell's active employers (below). -#}
+        Inlined (trust_inlined): the pay statistics read it twice (people and employers), and DuckDB's stored copy
+        of these 30 M rows spilled past the 12 GiB cap under TRUST_MEMORY_LIMIT=6GiB on a national first month;
+        inlined it peaks at 3.5 GiB (docs/benchmarks.md, "Findings"). -#}
     select
         e.month,
         c.cell_id,

@@ -63,13 +63,16 @@ def new_work(paths: TrustPaths, current: dict[str, int], seen: dict[str, int], c
     """The candidate months whose published sources (or, never published, the cursor's) changed since.
 
     A month needs a run when a source commit after its baseline versions touched it, or touched a follow-up month
-    of it (an outcome cohort). Touched months are read from the Delta logs once per (table, baseline version).
+    of it (an outcome cohort). Touched months are read from the Delta logs once per (table, baseline version), and
+    only the candidates and their follow-ups are asked about (a register rewritten whole is compared row by row on
+    those months' rows only).
     """
     from trust_assets.lib.registry.sources import source_table
     from trust_assets.lib.sources.delta_pins import touched_months
 
     baseline = release_baselines(paths, seen)
     cache: dict[tuple[str, int | None], set[str]] = {}
+    relevant = set(candidates) | {shift_month(m, k) for m in candidates for k in FOLLOW_UPS}
 
     def touched(key: str, since: int | None) -> set[str]:
         if since == current[key]:
@@ -77,7 +80,7 @@ def new_work(paths: TrustPaths, current: dict[str, int], seen: dict[str, int], c
         if (key, since) not in cache:
             table = source_table(key)
             cache[key, since] = touched_months(table, str(paths.source_table(table.dept, table.table)), since,
-                                               current[key])
+                                               current[key], within=relevant)
         return cache[key, since]
 
     wanted = []

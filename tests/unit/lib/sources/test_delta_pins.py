@@ -50,3 +50,18 @@ def test_touched_months_sees_a_late_correction(claims_table):
                     predicate="month = '2025-01-01'")
     assert touched_months(UC_CLAIMS, claims_table, 2, 3) == {"2025-01"}
     assert touched_months(UC_CLAIMS, claims_table, None, 3) == {"2025-01", "2025-02", "2025-03"}
+
+
+def test_touched_months_within_compares_only_the_months_asked_about(claims_table):
+    """A table rewritten whole (one month's rows changed) compared on the rows of some months only (the sensor):
+    the change is found when its month is asked about, and nothing else is reported as changed."""
+    rewritten = pa.concat_tables([claims(dt.date(2025, 1, 1), n=4), claims(dt.date(2025, 2, 1)),
+                                  claims(dt.date(2025, 3, 1))])
+    write_deltalake(claims_table, rewritten, mode="overwrite")
+    assert touched_months(UC_CLAIMS, claims_table, 2, 3) == {"2025-01"}
+    assert touched_months(UC_CLAIMS, claims_table, 2, 3, within={"2025-01", "2025-03"}) == {"2025-01"}
+    assert touched_months(UC_CLAIMS, claims_table, 2, 3, within={"2025-02", "2025-03"}) == set()
+    assert touched_months(UC_CLAIMS, claims_table, 2, 3, within=set()) == set()
+    assert touched_months(UC_CLAIMS, claims_table, None, 3, within={"2025-03-01", "2026-01"}) == {"2025-03"}
+    with pytest.raises(ValueError, match="not a month: '2025-1x'"):
+        touched_months(UC_CLAIMS, claims_table, 2, 3, within={"2025-1x"})

@@ -26,12 +26,20 @@ def _profile_settings() -> dict[str, str]:
     return dict(target["config_options"])
 
 
+def _unset(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """Unset ``names`` so that monkeypatch restores them afterwards, set or not. ``delenv(raising=False)`` records
+    nothing for a variable that is not set, so what export_duckdb_settings then exported (a scratch file under this
+    test's home) outlived the test, and later dbt builds in the process shared that file and failed on its lock."""
+    for name in names:
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+
+
 @pytest.mark.parametrize("limit", ["6GiB", None])
 def test_the_memory_setting_reaches_dbt_and_duckdb(tmp_path, monkeypatch, limit):
     monkeypatch.setenv("TRUST_HOME", str(tmp_path))
-    for name in ("TRUST_MEMORY_LIMIT", "TRUST_SPILL_LIMIT", "TRUST_DUCKDB_MEMORY_LIMIT", "TRUST_DUCKDB_MAX_TEMP",
-                 "TRUST_DUCKDB_TEMP_DIRECTORY", "TRUST_DUCKDB_SCRATCH"):
-        monkeypatch.delenv(name, raising=False)
+    _unset(monkeypatch, "TRUST_MEMORY_LIMIT", "TRUST_SPILL_LIMIT", "TRUST_DUCKDB_MEMORY_LIMIT",
+           "TRUST_DUCKDB_MAX_TEMP", "TRUST_DUCKDB_TEMP_DIRECTORY", "TRUST_DUCKDB_SCRATCH")
     if limit:
         monkeypatch.setenv("TRUST_MEMORY_LIMIT", limit)
     import os
@@ -54,7 +62,7 @@ def test_the_scratch_database_is_a_file_under_trust_home(tmp_path, monkeypatch):
     import os
 
     monkeypatch.setenv("TRUST_HOME", str(tmp_path))
-    monkeypatch.delenv("TRUST_DUCKDB_SCRATCH", raising=False)
+    _unset(monkeypatch, "TRUST_DUCKDB_TEMP_DIRECTORY", "TRUST_DUCKDB_SCRATCH")
     export_duckdb_settings(TrustPaths(tmp_path), os.environ)  # type: ignore[arg-type]
     assert os.environ["TRUST_DUCKDB_SCRATCH"] == str(tmp_path / "trust" / "scratch" / "run_scratch.duckdb")
     assert (tmp_path / "trust" / "scratch").is_dir()
