@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from _dbt_home import query, run_dbt, write_commits
+from _stored_ctes import stored_person_level_ctes
 
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.sources import (
@@ -235,3 +236,58 @@ def test_incremental_run_rebuilds_only_its_months(home):
     # the late January correction is not picked up by a March-only run; March now includes p9
     assert changed == {(MAR, ADUR)}
     assert after[(MAR, ADUR)][6] == 2  # payrolled_employees: p5 and p9
+
+
+#: (mart, CTE) -> why DuckDB may store this person-level row CTE (read more than once, stored once).
+STORED_ON_PURPOSE = {
+    ("local_labour_market_monthly", "employments"):
+        "inlined (trust_inlined) it took 21.9 s against 17.9 s stored at national scale, the linked view's join "
+        "running once per read; stored, the national month still fits TRUST_MEMORY_LIMIT=6GiB (docs/benchmarks.md)",
+    ("local_labour_market_monthly", "employers"):
+        "the business register's employer records (1.4 M at national scale), not people",
+    ("claimant_employment_outcomes", "cohort_employments_6m"):
+        "one cohort's PAYE rows (the claimants whose claim started in a built month), not a month of PAYE",
+    ("skills_employment_outcomes", "completer_employments_6m"):
+        "one month's completers' PAYE rows, not a month of PAYE",
+}
+
+
+def test_marts_store_no_person_level_rows_unless_meant(home):
+    """Every compiled mart of the last build: a person-level row CTE DuckDB would store (read twice, not
+    trust_inlined) must be listed above with its reason. sector_region_monthly's stored employments (the pay
+    statistics read them twice) spilled past the 12 GiB cap on a national first month."""
+    paths, _ = home
+    marts = paths.root / "scratch" / "target" / "compiled" / "labour_market_trust" / "models" / "marts"
+    files = sorted(marts.glob("*.sql"))  # the marts themselves, not their unit tests' folders
+    assert any(f.stem == "sector_region_monthly" for f in files), f"no compiled marts under {marts}"
+    stored = {(f.stem, name): reads for f in files for name, reads in stored_person_level_ctes(f.read_text()).items()}
+    assert set(stored) == set(STORED_ON_PURPOSE), stored
+
+
+def test_the_stored_cte_check_counts_reads_through_inlined_ctes():
+    """The check itself, on the shape of the regression: a person-level CTE read once by a cheap CTE that is read
+    twice is stored; marked not materialized it is not; reference data read twice does not count."""
+    regression = """with
+cells as (
+    select row_number() over (order by region) as cell_id, region from regions
+),
+employments as (
+    select e.person_id, c.cell_id from "run_scratch"."main"."int_employments_linked" as e
+    inner join cells as c on e.workplace_region = c.region
+),
+rows_ as (
+    select * from employments where person_id is not null
+),
+people as (
+    select cell_id, count(*) as n from rows_ group by cell_id
+),
+employers as (
+    select cell_id, count(*) as n from rows_ group by cell_id
+)
+
+select * from people inner join employers using (cell_id) inner join cells using (cell_id)
+"""
+    assert stored_person_level_ctes(regression) == {"employments": 2}
+    assert stored_person_level_ctes(regression.replace("employments as (", "employments as not materialized (")) == {}
+    read_once = regression.replace("inner join employers using (cell_id) ", "")
+    assert stored_person_level_ctes(read_once) == {}
