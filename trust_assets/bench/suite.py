@@ -24,6 +24,8 @@ class Bench:
         self.max_rss = max_rss
         self.echo = echo
         self.loads: list[str] = []
+        #: per sample (by id), its steps and dbt nodes, read before ``before`` reset the home for the next run
+        self._read_early: dict[int, tuple[list[dict[str, float]], list[dict[str, float]]]] = {}
 
     def measure(self, label: str, home: Path, kind: str, arg: str, before=None, env: dict[str, str] | None = None):
         """``runs`` samples of one worker; ``before`` runs (untimed) ahead of each sample; ``env`` adds variables
@@ -43,6 +45,8 @@ class Bench:
             self.echo(f"[bench] {label} run {index + 1}/{self.runs}: {sample.wall_s:.1f} s, "
                       f"peak {gib(sample.peak_rss)} GiB{stopped} (load {load_average()})")
             samples.append(sample)
+            if before is not None and index + 1 < self.runs:  # the next run's reset removes this run's records
+                self._read_early[id(sample)] = self._read_breakdown(home, [sample])
             if sample.over_memory:  # it will not fit next time either
                 break
         self.loads.append(f"{label} {load_before} -> {load_average()}")
@@ -57,7 +61,18 @@ class Bench:
         return self.breakdown(home, samples)[0]
 
     def breakdown(self, home: Path, samples) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
-        """Per run of ``samples``: seconds per Dagster step, and seconds per dbt node (run_results.json)."""
+        """Per run of ``samples``: seconds per Dagster step, and seconds per dbt node (run_results.json). A run
+        whose home was reset after it (``measure(before=...)``) was read before the reset."""
+        steps: list[dict[str, float]] = []
+        nodes: list[dict[str, float]] = []
+        for sample in samples:
+            early_steps, early_nodes = self._read_early.get(id(sample)) or self._read_breakdown(home, [sample])
+            steps += early_steps
+            nodes += early_nodes
+        return steps, nodes
+
+    @staticmethod
+    def _read_breakdown(home: Path, samples) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
         from trust_assets.bench.data import bench_env
         from trust_assets.bench.measure import run_checked
 
