@@ -11,8 +11,6 @@ import dagster as dg
 
 @cache
 def build_definitions() -> dg.Definitions:
-    from dagster_dbt import DbtCliResource
-
     from trust_assets.defs.audit.assets import release_candidates
     from trust_assets.defs.automation import department_observation_sensor, monthly_schedule, run_failure_alerts
     from trust_assets.defs.jobs import MONTHLY_JOB, monthly_job, observe_job
@@ -22,6 +20,7 @@ def build_definitions() -> dg.Definitions:
     from trust_assets.defs.sources.assets import department_tables, pinned_sources
     from trust_assets.defs.sources.sensors import build_sensor
     from trust_assets.defs.transform.assets import build_dbt_assets, dbt_project
+    from trust_assets.defs.transform.resource import TrustDbtCliResource
 
     project = dbt_project()
     stage_assets = [pinned_sources, build_dbt_assets(project), release_candidates, published_products]
@@ -37,7 +36,7 @@ def build_definitions() -> dg.Definitions:
             "source_pins": SourcePins(),
             "engine": TransformEngine(),
             # The dbt beside this interpreter: the UI may be started without the venv on PATH.
-            "dbt": DbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+            "dbt": TrustDbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
         },
         executor=dg.in_process_executor,
     )
