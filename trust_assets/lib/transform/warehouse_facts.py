@@ -160,6 +160,14 @@ def read_failures(warehouse: Path, manifest: Mapping[str, Any], failed: Mapping[
     return out
 
 
+def countable(node: Mapping[str, Any]) -> bool:
+    """Whether a dbt node is a table that stays in the warehouse file, so its rows can be counted after dbt exits
+    (not a view, and not an intermediate model in the run's scratch, which is removed with the run)."""
+    relation = node.get("relation_name")
+    return ((node.get("config") or {}).get("materialized") in TABLE_MATERIALIZATIONS and bool(relation)
+            and "run_scratch" not in str(relation))
+
+
 def table_row_counts(con: Any, manifest: Mapping[str, Any], unique_ids: Iterable[str | None],
                      months: list[str] | None = None) -> dict[str, tuple[int, int | None]]:
     """{unique_id: (rows, rows in ``months``)} for the models and seeds that are tables in the warehouse.
@@ -171,11 +179,9 @@ def table_row_counts(con: Any, manifest: Mapping[str, Any], unique_ids: Iterable
     out: dict[str, tuple[int, int | None]] = {}
     for unique_id in unique_ids:
         node = nodes.get(unique_id or "")
-        if node is None or (node.get("config") or {}).get("materialized") not in TABLE_MATERIALIZATIONS:
+        if node is None or not countable(node):
             continue
-        relation = node.get("relation_name")
-        if not relation or "run_scratch" in str(relation):
-            continue
+        relation = node["relation_name"]
         try:
             columns = [d[0] for d in con.execute(f"select * from {relation} limit 0").description]
             month = next((c for c in MONTH_COLUMNS if c in columns), None)

@@ -233,3 +233,28 @@ def test_unrecorded_disability_is_its_own_cell_but_a_non_boolean_is_not():
     rows[2]["disability"] = "maybe"
     assert ("expect_column_values_to_be_in_set", "disability") in failed(
         validate_candidate(CEO, with_statuses(pd.DataFrame(rows), CEO), {"expected_months": [MONTHS[0]]}))
+
+
+def test_gx_is_imported_in_the_background_for_the_audit() -> None:
+    """The dbt step starts GX's import on a thread; a fresh interpreter has it loaded once that thread ends."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, threading\n"
+        "from trust_assets.lib.audit.gx_suites import import_in_background\n"
+        "assert 'great_expectations' not in sys.modules\n"
+        "import_in_background()\n"
+        "for t in threading.enumerate():\n"
+        "    if t.name == 'import-great-expectations': t.join(120)\n"
+        "assert 'great_expectations.checkpoint' in sys.modules, 'not imported'\n"
+    )
+    import os
+    from importlib.util import find_spec
+
+    env = dict(os.environ)
+    spec = find_spec("pyspark")
+    if spec is not None and spec.origin and not env.get("SPARK_HOME"):  # as every run sets it (runs/instance.py)
+        env["SPARK_HOME"] = os.path.dirname(spec.origin)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=180, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
