@@ -122,7 +122,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                    trust: TrustStorage, engine: TransformEngine):
         import uuid
 
-        from trust_assets.lib.audit.gx_suites import import_in_background
+        from trust_assets.lib.audit.gx_loading import import_in_background
         from trust_assets.lib.evaluation.lineage.dbt_events import dbt_stage_inputs, emit_model_events
         from trust_assets.lib.evaluation.lineage.dbt_graph import load_dbt_lineage
         from trust_assets.lib.evaluation.lineage.stages import DBT_JOB, stage
@@ -144,7 +144,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         with stage(emitter, DBT_JOB, context.run.run_id, context.job_name,
                    datasets=dbt_stage_inputs(emitter.paths, graph, locations)) as step:
             invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
-            import_in_background()  # the audit step's GX, loaded while dbt starts up (lib/audit/gx_suites.py)
+            import_in_background()  # the audit step's GX, loaded while dbt starts up (lib/audit/gx_loading.py)
             # dagster-dbt copied the checkout's partial_parse.msgpack (0644) into the run's folder: keep it private
             for copied in target.glob("partial_parse.msgpack"):
                 copied.chmod(0o600)

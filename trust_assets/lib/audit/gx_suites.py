@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trust_assets.lib.audit.gx_loading import load_gx
 from trust_assets.lib.months import month_index
 from trust_assets.lib.paths import EXPECTATIONS_DIR
 from trust_assets.lib.registry.products import product as product_spec
@@ -250,32 +251,6 @@ def prepare_candidate(product: str, candidate: pd.DataFrame, suite: Mapping[str,
 # --------------------------------------------------------------------------------------------------- validation
 
 
-def _gx():
-    """Import GX lazily, with its analytics off (it phones home otherwise)."""
-    os.environ["GX_ANALYTICS_ENABLED"] = "false"
-    import great_expectations as gx
-
-    return gx
-
-
-def import_in_background() -> None:
-    """Start importing GX in a daemon thread, so the audit finds it loaded.
-
-    The import takes 3.4 s (it loads pyspark's compatibility layer too) and the audit is the first to need it; the
-    dbt step calls this as it starts dbt, whose first seconds (start-up, parsing) leave a core idle while the step's
-    own thread waits on dbt's output. An import that fails here is not reported: the audit imports again and fails
-    with the real error. Python's import lock makes a second import wait for this one rather than repeat it.
-    """
-    import threading
-    from contextlib import suppress
-
-    def load() -> None:
-        with suppress(BaseException):  # pyspark may raise SystemExit; the audit's own import reports any failure
-            _gx()
-
-    threading.Thread(target=load, name="import-great-expectations", daemon=True).start()
-
-
 def validate_candidate(product: str, candidate: pd.DataFrame, parameters: Mapping[str, Any] | None = None, *,
                        previous: pd.DataFrame | None = None, data_docs_dir: Path | None = None,
                        run_id: str | None = None, suite_dir: Path | None = None,
@@ -299,7 +274,7 @@ def validate_candidate(product: str, candidate: pd.DataFrame, parameters: Mappin
         raise SuiteError(f"{product}: suite needs run parameters {missing}; pass them in `parameters`")
     frame = prepare_candidate(product, candidate, suite_dict, previous)
 
-    gx = _gx()
+    gx = load_gx()
     from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -352,7 +327,6 @@ def share_static_assets(site: Path, shared: Path) -> None:
     GX copies its static assets into every site it builds: per product per run that was ~16 MB a run. The HTML
     refers to them as ``static/...`` relative paths, so a symlink keeps every page working from the file system.
     """
-    import os
     import shutil
 
     static = site / "static"

@@ -242,7 +242,7 @@ def test_gx_is_imported_in_the_background_for_the_audit() -> None:
 
     probe = (
         "import sys, threading\n"
-        "from trust_assets.lib.audit.gx_suites import import_in_background\n"
+        "from trust_assets.lib.audit.gx_loading import import_in_background\n"
         "assert 'great_expectations' not in sys.modules\n"
         "import_in_background()\n"
         "for t in threading.enumerate():\n"
