@@ -33,10 +33,12 @@ def test_the_trust_resource_loads_no_profile(monkeypatch, project: Path) -> None
         raise AssertionError("the adapter hook loaded dbt's profile")
 
     monkeypatch.setattr(dbt.config.runtime, "load_profile", refuse)
-    assert TrustDbtCliResource(project_dir=str(project))._initialize_dbt_core_adapter(["build"]) is None
+    beside = str(Path(sys.executable).parent / "dbt")  # the venv's dbt, as the definitions name it (not on PATH in CI)
+    trust = TrustDbtCliResource(project_dir=str(project), dbt_executable=beside)
+    assert trust._initialize_dbt_core_adapter(["build"]) is None
     # dagster-dbt's own hook does load the profile, so the patch above is what the override avoids
     with pytest.raises(AssertionError, match="loaded dbt's profile"):
-        DbtCliResource(project_dir=str(project))._initialize_dbt_core_adapter(["build"])
+        DbtCliResource(project_dir=str(project), dbt_executable=beside)._initialize_dbt_core_adapter(["build"])
 
 
 def test_the_venvs_dbt_version_comes_from_its_package_without_a_subprocess(monkeypatch, project: Path) -> None:
