@@ -1,18 +1,19 @@
 {#
-  The months a run builds, from --vars trust_month_start / trust_month_end ('YYYY-MM-01', inclusive).
+  The months a run builds, from the run's trust_month_start / trust_month_end (macros/trust_run_vars.sql) ('YYYY-MM-01', inclusive).
 
   Month arithmetic on the run's bounds happens here, at compile time, so the SQL carries plain date literals:
   DuckDB prunes parquet row groups on `column >= literal and column < literal`, but not on date_trunc(column).
 #}
 
 {% macro trust_month_var(name) -%}
-  {%- set value = var(name, none) -%}
+  {%- set value = trust_run_var(name) -%}
   {%- if not execute -%}
     {{ return('2000-01-01') }}
   {%- endif -%}
   {%- if value is none -%}
     {{ exceptions.raise_compiler_error(
-        "var " ~ name ~ " is not set: pass --vars from trust_assets/lib/transform/dbt_args.py (dbt_vars)") }}
+        "var " ~ name ~ " is not set: run dbt with TRUST_DBT_RUN_VARS or --vars from "
+        ~ "trust_assets/lib/transform/dbt_args.py (dbt_build_args, dbt_vars)") }}
   {%- endif -%}
   {%- set text = value | string -%}
   {%- if text | length != 10 or text[4] != '-' or text[7:] != '-01' or not text[:4].isdigit()
@@ -62,7 +63,7 @@
 {% macro trust_follow_up_months() -%}
   {#- Follow-up offsets an outcome cohort reads payroll at (var trust_follow_up_months, from the products registry
       via dbt_args; default [3, 6]). -#}
-  {{ return(var('trust_follow_up_months', [3, 6])) }}
+  {{ return(trust_run_var('trust_follow_up_months', [3, 6])) }}
 {%- endmacro %}
 
 

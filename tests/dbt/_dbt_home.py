@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from trust_assets.lib.paths import DBT_PROJECT_DIR, TrustPaths
 from trust_assets.lib.registry.sources import SourceTable
-from trust_assets.lib.transform.dbt_args import dbt_vars, pins_from_home
+from trust_assets.lib.transform.dbt_args import RUN_VARS_ENV, dbt_vars, pins_from_home
 
 DBT = os.path.join(os.path.dirname(sys.executable), "dbt")
 
@@ -40,13 +40,15 @@ def dbt_command(command: str, paths: TrustPaths, months: list[str], scratch: str
     DuckDB settings another test exported into this process (``TRUST_DUCKDB_*``: the scratch file, the spill folder,
     under that test's home) are not passed on: builds side by side would share one scratch database and fail on
     its lock. Without them the profile's defaults apply (``run_scratch`` in memory, spill under this root).
+    Nor is a run's TRUST_DBT_RUN_VARS: it would answer for any run var these ``--vars`` leave out.
     """
     run_vars = {**dbt_vars(pins_from_home(paths), months), **(extra_vars or {})}
     scratch_dir = paths.root / scratch
     args = [DBT, command, "--vars", json.dumps(run_vars), "--project-dir", str(DBT_PROJECT_DIR),
             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(scratch_dir / "target"),
             "--log-path", str(scratch_dir / "logs"), *extra_args]
-    inherited = {name: value for name, value in os.environ.items() if not name.startswith("TRUST_DUCKDB_")}
+    inherited = {name: value for name, value in os.environ.items()
+                 if not name.startswith("TRUST_DUCKDB_") and name != RUN_VARS_ENV}
     return args, {**inherited, "TRUST_HOME": str(paths.root)}
 
 

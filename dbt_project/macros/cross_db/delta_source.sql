@@ -1,7 +1,7 @@
 {#
   Read one department table, in place, at the version this run pinned.
 
-  The pin comes from --vars trust_sources (trust_assets/lib/transform/dbt_args.py::dbt_vars): {"dept/table": {"uri",
+  The pin comes from the run's trust_sources (macros/trust_run_vars.sql) (trust_assets/lib/transform/dbt_args.py::dbt_vars): {"dept/table": {"uri",
   "version", "files", "columns"[, "relation"]}}. On DuckDB a plain table's parquet files are read directly (the
   fast path; the delta extension cannot be loaded by the pinned DuckDB); a table with deletion vectors, column
   mapping or partition columns is read through the pin's relation (trust_assets/lib/sources/delta_scan.py). On Spark the
@@ -16,13 +16,14 @@
 {% macro trust_source_pin(dept, table) -%}
   {#- The pin for dept/table; at parse time (no vars, no data) a placeholder so `dbt parse` always succeeds. -#}
   {%- set key = dept ~ '/' ~ table -%}
-  {%- set pins = var('trust_sources', none) -%}
+  {%- set pins = trust_run_var('trust_sources') -%}
   {%- if not execute -%}
     {{ return({'uri': 'unpinned', 'version': 0, 'files': [], 'columns': {}}) }}
   {%- endif -%}
   {%- if pins is none -%}
     {{ exceptions.raise_compiler_error(
-        "var trust_sources is not set: pass --vars from trust_assets/lib/transform/dbt_args.py (dbt_vars) to pin the "
+        "var trust_sources is not set: run dbt with TRUST_DBT_RUN_VARS or --vars from trust_assets/lib/transform/dbt_args.py "
+        ~ "(dbt_build_args, dbt_vars) to pin the "
         ~ "department sources this run reads") }}
   {%- endif -%}
   {%- if key not in pins -%}

@@ -37,7 +37,7 @@
       (Databricks, a Hive metastore) the names exist already and `if not exists` leaves them alone. -#}
   {%- if execute -%}
     {%- do run_query('create schema if not exists ' ~ adapter.quote(target.schema)) -%}
-    {%- for key, pin in (var('trust_sources', {}) or {}).items() -%}
+    {%- for key, pin in (trust_run_var('trust_sources', {}) or {}).items() -%}
       {%- set dept, table = key.split('/') -%}
       {%- do run_query('create table if not exists ' ~ trust_spark_source_relation(dept, table)
             ~ ' using delta location ' ~ trust_spark_string(pin.uri)) -%}

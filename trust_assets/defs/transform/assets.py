@@ -5,7 +5,10 @@ Dagster loads the code location.
 """
 
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -15,7 +18,7 @@ from trust_assets.defs.partitions import monthly_partitions, partition_months
 from trust_assets.defs.resources import SourcePins, TransformEngine, TrustStorage
 from trust_assets.defs.sources.assets import PINNED_SOURCES
 from trust_assets.defs.transform.metadata import enrich_held, held_back, load_hops, with_lineage
-from trust_assets.lib.transform.dbt_args import dbt_build_args
+from trust_assets.lib.transform.dbt_args import DbtBuild, dbt_build_args
 from trust_assets.lib.transform.engine import Engine
 
 LAYERS = ("staging", "intermediate", "marts")
@@ -65,7 +68,7 @@ def _run_results(invocation: Any) -> dict[str, Any] | None:
         return None
 
 
-def _build_args(trust: TrustStorage, engine: Engine, pins: dict, months: list[str]) -> list[str]:
+def _build_args(trust: TrustStorage, engine: Engine, pins: dict, months: list[str]) -> DbtBuild:
     """dbt's arguments for the engine. On Spark, tables are Delta under the trust's storage and the run's scratch
     (person-level intermediates, reference tables) starts empty; _clean_scratch removes it after the run."""
     if not engine.is_spark:
@@ -79,6 +82,40 @@ def _build_args(trust: TrustStorage, engine: Engine, pins: dict, months: list[st
     paths.spark_marts.mkdir(parents=True, exist_ok=True)
     return dbt_build_args(pins, months, target=engine.dbt_target,
                           extra_vars=spark_dbt_vars(paths.spark_marts, paths.spark_scratch))
+
+
+def _start_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, build: DbtBuild, target: Path,
+               project_dir: Path) -> Any:
+    """Start ``dbt build`` in ``target``: with the last run's parse when the project's files are the ones it parsed
+    (lib/transform/dbt_state.py), else parsing whole; the run's pins and months in dbt's environment."""
+    from trust_assets.lib.transform.dbt_state import project_fingerprint, reuse_partial_parse
+
+    reused = reuse_partial_parse(target.parent, target, project_fingerprint(project_dir))
+    context.log.debug(f"dbt reuses the parse of {reused.parent.name}" if reused
+                      else "dbt parses the project whole (no earlier run parsed these project files)")
+    args = build.args if reused else [*build.args, "--no-partial-parse"]
+    with _environment(build.env):  # dagster-dbt hands dbt a copy of os.environ when it starts it
+        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
+    # with no earlier run's parse dagster-dbt copied the checkout's (0644) here (unread: --no-partial-parse), and
+    # dbt writes its own over it: keep it private
+    for copied in target.glob("partial_parse.msgpack"):
+        copied.chmod(0o600)
+    return invocation
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` in os.environ while dagster-dbt starts dbt (it copies os.environ; it takes no env of its own)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _clean_scratch(trust: TrustStorage, engine: Engine) -> None:
@@ -133,7 +170,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         months = partition_months(context)
         pins = source_pins.pins()
         chosen = engine.engine()
-        args = _build_args(trust, chosen, pins, months)
+        build = _build_args(trust, chosen, pins, months)
         context.log.info(f"dbt build on {chosen.describe()} for {months} over " + ", ".join(
             f"{k}@v{v}" for k, v in source_pins.summary().items()))
         # dbt's target and log folder of this invocation lives under TRUST_HOME (not the checkout), and folders
@@ -143,11 +180,8 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         emitter, graph, locations = LineageEmitter(source_pins.paths()), load_dbt_lineage(), pin_locations(pins)
         with stage(emitter, DBT_JOB, context.run.run_id, context.job_name,
                    datasets=dbt_stage_inputs(emitter.paths, graph, locations)) as step:
-            invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
+            invocation = _start_dbt(context, dbt, build, target, project.project_dir)
             import_in_background()  # the audit step's GX, loaded while dbt starts up (lib/audit/gx_loading.py)
-            # dagster-dbt copied the checkout's partial_parse.msgpack (0644) into the run's folder: keep it private
-            for copied in target.glob("partial_parse.msgpack"):
-                copied.chmod(0o600)
             failed: list[str] = []
             held: list[Any] = []  # failed checks and warehouse tables' outputs, enriched once dbt exits
             hops = load_hops()

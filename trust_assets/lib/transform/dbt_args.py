@@ -1,13 +1,16 @@
 """Pure functions that turn a run's pinned sources and months into dbt's command-line arguments.
 
 Kept free of Dagster and of I/O so it can be unit-tested: the graph is the same for every run, only the pins and
-the months differ, and they reach dbt as ``--vars``.
+the months differ, and they reach dbt in the environment (``TRUST_DBT_RUN_VARS``, read while executing by
+dbt_project/macros/trust_run_vars.sql), not as ``--vars``: dbt re-parses the whole project when ``--vars``
+change, so a command line that is the same from run to run lets each run reuse the last one's parse.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from trust_assets.lib.months import month_start
 from trust_assets.lib.paths import TrustPaths
@@ -43,15 +46,41 @@ def placeholder_vars() -> dict:
     return {"trust_sources": sources, "trust_month_start": "2025-01-01", "trust_month_end": "2025-01-01"}
 
 
+#: The environment variable carrying a run's own vars to dbt (macros/trust_run_vars.sql).
+RUN_VARS_ENV = "TRUST_DBT_RUN_VARS"
+#: Linux bounds one environment string (as one argument) at 32 pages (MAX_ARG_STRLEN): past it dbt cannot start.
+MAX_RUN_VARS_BYTES = 128 * 1024 - len(RUN_VARS_ENV) - 2
+
+
+@dataclass(frozen=True)
+class DbtBuild:
+    """A ``dbt build``: its arguments and the environment variables it needs beside the step's own."""
+
+    args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
 def dbt_build_args(pins: Mapping[str, SourcePin], months: Iterable[str], select: str | None = None, *,
-                   target: str | None = None, extra_vars: Mapping[str, object] | None = None) -> list[str]:
-    """``dbt build`` for ``months``; ``target`` picks the profile's output (default: the profile's, DuckDB)."""
-    args = ["build", "--vars", json.dumps(dbt_vars(pins, months, extra_vars), sort_keys=True)]
+                   target: str | None = None, extra_vars: Mapping[str, object] | None = None) -> DbtBuild:
+    """``dbt build`` for ``months``; ``target`` picks the profile's output (default: the profile's, DuckDB).
+
+    The pins and months go in ``env``; ``extra_vars`` (the Spark engine's table locations, which its
+    dbt_project.yml configs read while parsing, and which stay the same from run to run) stay ``--vars``.
+    """
+    run_vars = json.dumps(dbt_vars(pins, months), sort_keys=True)
+    if len(run_vars.encode()) > MAX_RUN_VARS_BYTES:
+        raise ValueError(
+            f"the run's pins and months are {len(run_vars.encode())} bytes of JSON, over the {MAX_RUN_VARS_BYTES} "
+            f"bytes one environment variable ({RUN_VARS_ENV}) can carry to dbt: a pinned table lists too many "
+            "parquet files (its department can compact it, e.g. deltalake's optimize.compact)")
+    args = ["build"]
+    if extra_vars:
+        args += ["--vars", json.dumps(dict(extra_vars), sort_keys=True)]
     if target:
         args += ["--target", target]
     if select:
         args += ["--select", select]
-    return args
+    return DbtBuild(args, {RUN_VARS_ENV: run_vars})
 
 
 def pins_from_home(paths: TrustPaths) -> dict[str, SourcePin]:

@@ -57,7 +57,9 @@ def prepare() -> None:
 
     # The profile needs the root to render; parsing never opens the warehouse.
     os.environ.setdefault("TRUST_HOME", str(trust_home()))
-    _invoke(["parse"])
+    # Whole, never partial: dbt 1.11's partial re-parse of changed files drops singular tests' YAML config
+    # (their meta.dagster.ref, so Dagster loses those asset checks; lib/transform/dbt_state.py).
+    _invoke(["parse", "--no-partial-parse"])
     compile_for_lineage(DBT_LINEAGE_DIR)
 
 
