@@ -23,6 +23,21 @@ import psutil
 RESULT_PREFIX = "BENCH-RESULT "
 
 
+def failure_reason(exc: Exception) -> str:
+    """One line saying why a measured run failed: the worker's first line says only that it exited, so the line
+    naming what dbt failed, else the last line of its output that says anything (colours stripped)."""
+    import re
+
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        return "failed, with no output"
+    said = next((line for line in lines if "build failed" in line), None)
+    if said is None:
+        said = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
+    return said[:400]
+
+
 class MeasureError(Exception):
     """A measured command failed; the message carries the end of its output."""
 

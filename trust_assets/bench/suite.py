@@ -127,7 +127,7 @@ def spark_bench(bench: Bench, home: Path, month: str, spark_remote: str, spark_l
     over); the later ones extend them, as a monthly run would. A Spark run that fails is reported, not raised: the
     DuckDB rows still stand.
     """
-    from trust_assets.bench.measure import MeasureError
+    from trust_assets.bench.measure import MeasureError, failure_reason
     from trust_assets.bench.report import Row, nodes_table, steps_table
 
     label = spark_label or f"Sail at {spark_remote}"
@@ -135,11 +135,7 @@ def spark_bench(bench: Bench, home: Path, month: str, spark_remote: str, spark_l
     try:
         summary, samples = bench.measure("pipeline on spark", home, "pipeline", month, env=env)
     except MeasureError as exc:
-        import re
-
-        # the worker's first line says only that it exited; the line naming what dbt failed says why
-        lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in str(exc).splitlines()]
-        failure = next((line for line in lines if "build failed" in line), lines[0])[:400]
+        failure = failure_reason(exc)
         bench.echo(f"[bench] the pipeline on Spark did not finish: {failure}")
         return [], f"**The pipeline on Spark ({label}) did not finish**: {failure}\n"
     steps, nodes = bench.breakdown(home, samples)
@@ -158,7 +154,7 @@ def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool =
     floor and the peer are still measured: what did not fit is a result too.
     """
     from trust_assets.bench.data import ensure_data
-    from trust_assets.bench.measure import MeasureError
+    from trust_assets.bench.measure import MeasureError, failure_reason
     from trust_assets.bench.report import (
         SHARED_FLOOR_LABEL,
         Row,
@@ -183,7 +179,7 @@ def month_bench(bench: Bench, home: Path, spec, peer: bool, pipeline_too: bool =
             pipeline, pipeline_samples = bench.measure("pipeline", home, "pipeline", month)
             step_runs, node_runs = bench.breakdown(home, pipeline_samples)
     except MeasureError as exc:
-        failure = str(exc).splitlines()[0]
+        failure = failure_reason(exc)
         bench.echo(f"[bench] the pipeline did not finish: {failure}")
         # a killed DuckDB leaves its spill behind; the floor and the peer need that disk
         shutil.rmtree(TrustPaths(home).duckdb_spill, ignore_errors=True)

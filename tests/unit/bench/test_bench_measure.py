@@ -122,3 +122,15 @@ def test_replace_section_keeps_prose_and_other_sections():
     appended = replace_section(updated, "national", "big")
     assert appended.index("new") < appended.index("big")
     assert replace_section(appended, "national", "bigger").count("<!-- bench:national -->") == 1
+
+
+def test_a_failed_run_is_reported_with_why_not_only_that_it_exited():
+    from trust_assets.bench.measure import MeasureError, failure_reason
+
+    dbt = MeasureError("python -m trust_assets.bench.worker pipeline... exited 1:\nstarting\n"
+                       "step dbt_models failed: dbt build failed: \x1b[31mFAIL 1\x1b[0m int_x::rule\ncleanup")
+    assert failure_reason(dbt) == "step dbt_models failed: dbt build failed: FAIL 1 int_x::rule"
+    other = MeasureError("python -m trust_assets.bench.worker pipeline... exited 1:\n\nImportError: no module x\n")
+    assert failure_reason(other) == ("python -m trust_assets.bench.worker pipeline... exited 1: ... "
+                                     "ImportError: no module x")
+    assert failure_reason(MeasureError("")) == "failed, with no output"
