@@ -16,10 +16,12 @@ class MemorySettingError(click.ClickException):
 
 
 def check_memory_setting() -> None:
-    """Parse TRUST_MEMORY_LIMIT / TRUST_SPILL_LIMIT now, so ``trust run`` and ``trust bench`` refuse bad values."""
-    from trust_assets.lib.memory import MemoryLimitError, memory_budget
+    """Parse TRUST_MEMORY_LIMIT / TRUST_SPILL_LIMIT / TRUST_SCRATCH now, so ``trust run`` and ``trust bench`` refuse
+    bad values."""
+    from trust_assets.lib.memory import MemoryLimitError, memory_budget, scratch_kind
 
     try:
         memory_budget()
+        scratch_kind()
     except MemoryLimitError as exc:
         raise MemorySettingError(str(exc)) from None

@@ -6,6 +6,13 @@ the spill reaches ``TRUST_SPILL_LIMIT`` (default: twice the memory limit), so a 
 with a message naming the setting instead of filling the disk. The rest of the limit is headroom for what DuckDB's
 buffer manager does not count: the Dagster and dbt interpreters and Arrow buffers outside DuckDB.
 Unset, the profile's own defaults apply (dbt_project/profiles.yml), unchanged.
+
+``TRUST_SCRATCH`` says where a run's person-level scratch database (``run_scratch``) lives: ``memory`` (default) or
+``file`` (``$TRUST_HOME/trust/scratch/run_scratch.duckdb``). Both are held to the memory limit: DuckDB offloads
+in-memory tables' blocks to the spill folder as it evicts a file's. Memory skips what a file costs on every write,
+choosing and applying compression and writing the blocks (the national PAYE screening 25.0 -> 13.2 s timed alone,
+a national month 139 -> ~100 s, docs/benchmarks.md "Findings (2026-12-04)"); a file's blocks are compressed, so
+it spills less when the limit is far below the month's person-level tables.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from trust_assets.lib.paths import TrustPaths
 
 MEMORY_ENV = "TRUST_MEMORY_LIMIT"
 SPILL_ENV = "TRUST_SPILL_LIMIT"
+SCRATCH_ENV = "TRUST_SCRATCH"
+SCRATCH_KINDS = ("memory", "file")
 #: Share of the limit given to DuckDB's buffer manager; the rest is the interpreters' and Arrow's headroom.
 DUCKDB_SHARE = 0.7
 #: Smallest limit accepted: below it the interpreters alone do not fit, so the run could never succeed.
@@ -70,6 +79,15 @@ def parse_size(text: str, name: str = MEMORY_ENV) -> int:
     return int(float(match.group(1)) * _UNITS[unit])
 
 
+def scratch_kind(environ: Mapping[str, str] | None = None) -> str:
+    """``memory`` or ``file``, from TRUST_SCRATCH (unset or empty: ``memory``)."""
+    env = os.environ if environ is None else environ
+    text = env.get(SCRATCH_ENV, "").strip()
+    if text.lower() not in ("", *SCRATCH_KINDS):
+        raise MemoryLimitError(f"{SCRATCH_ENV}={text!r} is not a scratch location: write memory (the default) or file")
+    return text.lower() or "memory"
+
+
 def memory_budget(environ: Mapping[str, str] | None = None) -> MemoryBudget | None:
     """The budget the environment sets, or None when ``TRUST_MEMORY_LIMIT`` is unset or empty."""
     env = os.environ if environ is None else environ
@@ -87,16 +105,20 @@ def memory_budget(environ: Mapping[str, str] | None = None) -> MemoryBudget | No
 def export_duckdb_settings(paths: TrustPaths, environ: dict[str, str] | None = None) -> MemoryBudget | None:
     """Put the budget's DuckDB settings where dbt's profile reads them (this process's environment by default).
 
-    The spill folder is always under TRUST_HOME, limit or not; it is created here because DuckDB will not. So is
-    the file behind the run's ``run_scratch`` database (TrustPaths.duckdb_scratch): a file the buffer manager can
-    evict (and compresses) instead of ``:memory:``, which holds the person-level tables uncompressed in RAM.
+    The spill folder is always under TRUST_HOME, limit or not; it is created here because DuckDB will not. The
+    run's ``run_scratch`` database is ``:memory:`` or, with TRUST_SCRATCH=file, the file TrustPaths.duckdb_scratch
+    (its folder created here too).
     """
     env = os.environ if environ is None else environ
     budget = memory_budget(env)
+    kind = scratch_kind(env)
     paths.duckdb_spill.mkdir(parents=True, exist_ok=True)
-    paths.duckdb_scratch.parent.mkdir(parents=True, exist_ok=True)
     env["TRUST_DUCKDB_TEMP_DIRECTORY"] = str(paths.duckdb_spill)
-    env["TRUST_DUCKDB_SCRATCH"] = str(paths.duckdb_scratch)
+    if kind == "file":
+        paths.duckdb_scratch.parent.mkdir(parents=True, exist_ok=True)
+        env["TRUST_DUCKDB_SCRATCH"] = str(paths.duckdb_scratch)
+    else:
+        env["TRUST_DUCKDB_SCRATCH"] = ":memory:"
     if budget is not None:
         env.update(budget.duckdb_environment(paths))
     return budget

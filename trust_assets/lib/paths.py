@@ -124,8 +124,8 @@ class TrustPaths:
 
     @property
     def duckdb_scratch(self) -> Path:
-        """The file behind dbt's ``run_scratch`` database (person-level intermediates) for one run: compressed and
-        evictable under DuckDB's memory limit, unlike ``:memory:``; removed before and after every dbt build."""
+        """The file behind dbt's ``run_scratch`` database (person-level intermediates) for one run when
+        TRUST_SCRATCH=file (lib/memory.py; in memory by default); removed before and after every dbt build."""
         return self.trust / "scratch" / "run_scratch.duckdb"
 
     @property

@@ -84,3 +84,11 @@ def test_a_bad_memory_setting_is_refused_before_anything_runs(trust_home, monkey
     assert result.output.strip().splitlines() == [
         "Error: TRUST_MEMORY_LIMIT='6 gigs' is not a size: write a number and a unit, e.g. 6GiB or 6144MiB "
         "(units: b, kb, mb, gb, tb, kib, mib, gib, tib, any case)"]
+
+
+def test_a_bad_scratch_setting_is_refused_before_anything_runs(trust_home, monkeypatch):
+    monkeypatch.setenv("TRUST_SCRATCH", "disk")
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        "Error: TRUST_SCRATCH='disk' is not a scratch location: write memory (the default) or file"]

@@ -6,12 +6,14 @@ import pytest
 
 from trust_assets.lib.memory import (
     MEMORY_ENV,
+    SCRATCH_ENV,
     SPILL_ENV,
     MemoryLimitError,
     explain_memory_error,
     export_duckdb_settings,
     memory_budget,
     parse_size,
+    scratch_kind,
 )
 from trust_assets.lib.paths import TrustPaths
 
@@ -58,8 +60,20 @@ def test_the_settings_dbt_reads_follow_the_budget_and_spill_under_trust_home(tmp
     assert (tmp_path / "trust" / "spill").is_dir()
     unset: dict[str, str] = {}
     assert export_duckdb_settings(paths, unset) is None
-    # the profile's defaults apply, spilling under TRUST_HOME, the scratch a file there
-    assert set(unset) == {"TRUST_DUCKDB_TEMP_DIRECTORY", "TRUST_DUCKDB_SCRATCH"}
+    # the profile's defaults apply, spilling under TRUST_HOME, the scratch in memory
+    assert unset == {"TRUST_DUCKDB_TEMP_DIRECTORY": str(tmp_path / "trust" / "spill"),
+                     "TRUST_DUCKDB_SCRATCH": ":memory:"}
+
+
+def test_the_scratch_is_in_memory_unless_a_file_is_asked_for_and_a_typo_is_refused(tmp_path):
+    paths = TrustPaths(tmp_path)
+    as_file = {SCRATCH_ENV: " File "}
+    export_duckdb_settings(paths, as_file)
+    assert as_file["TRUST_DUCKDB_SCRATCH"] == str(tmp_path / "trust" / "scratch" / "run_scratch.duckdb")
+    assert (tmp_path / "trust" / "scratch").is_dir()
+    assert scratch_kind({}) == scratch_kind({SCRATCH_ENV: ""}) == "memory"
+    with pytest.raises(MemoryLimitError, match=r"TRUST_SCRATCH='disk' is not a scratch location: write memory"):
+        export_duckdb_settings(paths, {SCRATCH_ENV: "disk"})
 
 
 def test_a_duckdb_memory_error_is_explained_with_the_setting_that_bounded_it():

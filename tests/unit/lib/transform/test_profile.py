@@ -57,11 +57,12 @@ def test_the_memory_setting_reaches_dbt_and_duckdb(tmp_path, monkeypatch, limit)
     assert applied[0].replace(" ", "") in (("4.1GiB", "4.2GiB") if limit else ("14.9GiB",))
 
 
-def test_the_scratch_database_is_a_file_under_trust_home(tmp_path, monkeypatch):
-    """run_scratch is file-backed under TRUST_HOME for the trust's runs (compressed, evictable), in memory otherwise."""
+def test_the_scratch_database_is_a_file_under_trust_home_when_asked(tmp_path, monkeypatch):
+    """run_scratch is in memory by default, a file under TRUST_HOME with TRUST_SCRATCH=file."""
     import os
 
     monkeypatch.setenv("TRUST_HOME", str(tmp_path))
+    monkeypatch.setenv("TRUST_SCRATCH", "file")
     _unset(monkeypatch, "TRUST_DUCKDB_TEMP_DIRECTORY", "TRUST_DUCKDB_SCRATCH")
     export_duckdb_settings(TrustPaths(tmp_path), os.environ)  # type: ignore[arg-type]
     assert os.environ["TRUST_DUCKDB_SCRATCH"] == str(tmp_path / "trust" / "scratch" / "run_scratch.duckdb")
