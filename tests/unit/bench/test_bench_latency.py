@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from trust_assets.bench.latency import Latency, commit, latency_section, withhold
 from trust_assets.lib.paths import TrustPaths
 from trust_assets.lib.registry.sources import SOURCE_TABLES
@@ -57,3 +59,33 @@ def test_latency_section_reports_each_span_and_the_target():
     timed = Latency("2025-03", {"dwp/uc_claims": 101.0}, 161.0, None, "abc", requested=125.0, started=132.5)
     assert timed.breakdown() == {"last commit to the sensor's run request": 24.0,
                                  "run requested to started (queue, launch)": 7.5, "run started to release": 28.5}
+
+
+def test_the_commit_waits_for_the_sensors_first_finished_tick(tmp_path):
+    import subprocess
+    import sys
+
+    from trust_assets.bench.latency import FIRST_TICK_DONE, _wait_for_first_tick
+
+    log = tmp_path / "daemon.log"
+    line = f"2026-12-04 19:38:04 +0000 - dagster.daemon.SensorDaemon - INFO - {FIRST_TICK_DONE}: no new versions"
+    writer = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep(0.5); open({str(log)!r}, 'w').write("
+                               f"{line!r}); time.sleep(30)"])
+    try:
+        _wait_for_first_tick(log, writer, timeout_s=20)
+        assert FIRST_TICK_DONE in log.read_text()
+    finally:
+        writer.kill()
+        writer.wait()
+    stopped = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    stopped.wait()
+    log.unlink()
+    with pytest.raises(RuntimeError, match="dagster-daemon exited with 3"):
+        _wait_for_first_tick(log, stopped, timeout_s=5)
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with pytest.raises(RuntimeError, match="did not tick within 1 s"):
+            _wait_for_first_tick(log, idle, timeout_s=1)
+    finally:
+        idle.kill()
+        idle.wait()
