@@ -77,6 +77,14 @@ def test_the_commit_waits_for_the_sensors_first_finished_tick(tmp_path):
     finally:
         writer.kill()
         writer.wait()
+    earlier = log.stat().st_size  # an earlier daemon's tick in the same (appended) log does not count
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with pytest.raises(RuntimeError, match="did not tick within 1 s"):
+            _wait_for_first_tick(log, idle, after=earlier, timeout_s=1)
+    finally:
+        idle.kill()
+        idle.wait()
     stopped = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
     stopped.wait()
     log.unlink()
