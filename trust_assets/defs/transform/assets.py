@@ -6,10 +6,10 @@ Dagster loads the code location.
 
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
@@ -94,28 +94,14 @@ def _start_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, build: Db
     context.log.debug(f"dbt reuses the parse of {reused.parent.name}" if reused
                       else "dbt parses the project whole (no earlier run parsed these project files)")
     args = build.args if reused else [*build.args, "--no-partial-parse"]
-    with _environment(build.env):  # dagster-dbt hands dbt a copy of os.environ when it starts it
+    # dagster-dbt takes no environment of its own: it hands dbt a copy of os.environ as it starts it
+    with mock.patch.dict(os.environ, build.env):
         invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
     # with no earlier run's parse dagster-dbt copied the checkout's (0644) here (unread: --no-partial-parse), and
     # dbt writes its own over it: keep it private
     for copied in target.glob("partial_parse.msgpack"):
         copied.chmod(0o600)
     return invocation
-
-
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    """``values`` in os.environ while dagster-dbt starts dbt (it copies os.environ; it takes no env of its own)."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _clean_scratch(trust: TrustStorage, engine: Engine) -> None:
